@@ -1,0 +1,192 @@
+/**
+ * Drizzle tables: the source of truth for `drizzle/` migrations (`npm run db:generate`).
+ * Every documented bound is a CHECK constraint too, so bad data cannot enter even through
+ * a code path that forgot to validate. Every tenant table carries `tenant_id`; row-level
+ * security over it is added by the hand-written migration `drizzle/*_row_level_security.sql`.
+ * Indexes start with `tenant_id` and end with the keyset columns the connections sort by.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  foreignKey,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+} from 'drizzle-orm/pg-core';
+
+export const planEnum = pgEnum('plan', ['free', 'pro', 'enterprise']);
+export const roleEnum = pgEnum('role', ['viewer', 'member', 'admin']);
+export const currencyEnum = pgEnum('currency', ['USD', 'EUR', 'INR']);
+export const orderStatusEnum = pgEnum('order_status', [
+  'pending',
+  'confirmed',
+  'shipped',
+  'cancelled',
+]);
+
+/** Largest amount in minor units: GraphQL `Int` is 32-bit, and Money.amount is an Int. */
+export const MAX_MONEY_CENTS = 2_147_483_647;
+
+/**
+ * Timestamps are kept at millisecond precision: keyset cursors carry them through JavaScript
+ * dates, and a microsecond the cursor cannot express would repeat a row on the next page.
+ */
+const nowMs = sql`date_trunc('milliseconds', now())`;
+const timestampMs = (name: string) =>
+  timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
+const createdAt = () => timestampMs('created_at').notNull().default(nowMs);
+const updatedAt = () => timestampMs('updated_at').notNull().default(nowMs);
+
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: text('id').primaryKey(),
+    slug: text('slug').notNull().unique(),
+    name: text('name').notNull(),
+    plan: planEnum('plan').notNull().default('free'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('tenants_slug_format', sql`${t.slug} ~ '^[a-z0-9][a-z0-9-]{1,62}$'`),
+    check('tenants_name_length', sql`char_length(${t.name}) between 1 and 100`),
+  ],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    username: text('username').notNull(),
+    email: text('email').notNull(),
+    displayName: text('display_name').notNull().default(''),
+    role: roleEnum('role').notNull().default('viewer'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('users_tenant_username_unique').on(t.tenantId, t.username),
+    unique('users_tenant_email_unique').on(t.tenantId, t.email),
+    // (tenant_id, id) is unique so that child rows can reference a user *within* a tenant.
+    unique('users_tenant_id_id_unique').on(t.tenantId, t.id),
+    index('users_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    check('users_username_format', sql`${t.username} ~ '^[a-z0-9_-]{3,32}$'`),
+    check(
+      'users_username_not_reserved',
+      sql`${t.username} not in ('admin', 'root', 'null', 'undefined')`,
+    ),
+    check(
+      'users_email_format',
+      sql`char_length(${t.email}) <= 254 and ${t.email} = lower(btrim(${t.email})) and ${t.email} like '%_@_%'`,
+    ),
+    check('users_display_name_length', sql`char_length(${t.displayName}) <= 100`),
+  ],
+);
+
+export const products = pgTable(
+  'products',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    priceCents: integer('price_cents').notNull(),
+    costCents: integer('cost_cents').notNull().default(0),
+    currency: currencyEnum('currency').notNull(),
+    stock: integer('stock').notNull().default(0),
+    version: integer('version').notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('products_tenant_id_id_unique').on(t.tenantId, t.id),
+    index('products_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('products_tenant_name_idx').on(t.tenantId, t.name, t.id),
+    index('products_tenant_price_idx').on(t.tenantId, t.priceCents, t.id),
+    check('products_name_length', sql`char_length(${t.name}) between 1 and 200`),
+    check('products_description_length', sql`char_length(${t.description}) <= 2000`),
+    check('products_price_nonnegative', sql`${t.priceCents} >= 0`),
+    check('products_cost_nonnegative', sql`${t.costCents} >= 0`),
+    check('products_stock_nonnegative', sql`${t.stock} >= 0`),
+    check('products_version_positive', sql`${t.version} >= 1`),
+  ],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    customerId: text('customer_id').notNull(),
+    status: orderStatusEnum('status').notNull().default('pending'),
+    currency: currencyEnum('currency').notNull(),
+    note: text('note'),
+    totalCents: integer('total_cents').notNull(),
+    version: integer('version').notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // The customer must belong to the order's tenant: a composite key makes that structural.
+    foreignKey({
+      name: 'orders_customer_fk',
+      columns: [t.tenantId, t.customerId],
+      foreignColumns: [users.tenantId, users.id],
+    }),
+    unique('orders_tenant_id_id_unique').on(t.tenantId, t.id),
+    index('orders_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('orders_tenant_total_idx').on(t.tenantId, t.totalCents, t.id),
+    index('orders_tenant_customer_created_idx').on(t.tenantId, t.customerId, t.createdAt, t.id),
+    index('orders_tenant_status_created_idx').on(t.tenantId, t.status, t.createdAt, t.id),
+    check('orders_note_length', sql`char_length(${t.note}) <= 280`),
+    check('orders_total_nonnegative', sql`${t.totalCents} >= 0`),
+    check('orders_version_positive', sql`${t.version} >= 1`),
+  ],
+);
+
+export const orderItems = pgTable(
+  'order_items',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    orderId: text('order_id').notNull(),
+    productId: text('product_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    unitPriceCents: integer('unit_price_cents').notNull(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'order_items_order_fk',
+      columns: [t.tenantId, t.orderId],
+      foreignColumns: [orders.tenantId, orders.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      name: 'order_items_product_fk',
+      columns: [t.tenantId, t.productId],
+      foreignColumns: [products.tenantId, products.id],
+    }),
+    index('order_items_tenant_order_idx').on(t.tenantId, t.orderId, t.id),
+    index('order_items_tenant_product_idx').on(t.tenantId, t.productId),
+    check('order_items_quantity_range', sql`${t.quantity} between 1 and 1000`),
+    check('order_items_unit_price_nonnegative', sql`${t.unitPriceCents} >= 0`),
+  ],
+);
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type ProductRow = typeof products.$inferSelect;
+export type OrderRow = typeof orders.$inferSelect;
+export type OrderItemRow = typeof orderItems.$inferSelect;
+export type Plan = (typeof planEnum.enumValues)[number];
+export type Role = (typeof roleEnum.enumValues)[number];
+export type Currency = (typeof currencyEnum.enumValues)[number];
+export type OrderStatus = (typeof orderStatusEnum.enumValues)[number];

@@ -1,0 +1,99 @@
+/**
+ * Rows by primary key, for the Pothos loadable types. Rows come back in any order and
+ * missing ids are simply absent: the loadable refs declare `toKey` and `sort: true`, so the
+ * dataloader plugin puts results in key order and fills the gaps with null.
+ */
+import { and, eq, getTableColumns, inArray } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import {
+  type OrderItemRow,
+  type OrderRow,
+  orderItems,
+  orders,
+  type ProductRow,
+  products,
+  type TenantRow,
+  tenants,
+  type UserRow,
+  users,
+} from '../db/schema.ts';
+
+export async function loadTenants(
+  tx: Db,
+  tenantId: string | null,
+  ids: readonly string[],
+): Promise<TenantRow[]> {
+  if (!tenantId) return [];
+  // A viewer can only ever see its own tenant.
+  if (!ids.includes(tenantId)) return [];
+  return tx.select().from(tenants).where(eq(tenants.id, tenantId));
+}
+
+export async function loadUsers(
+  tx: Db,
+  tenantId: string | null,
+  ids: readonly string[],
+): Promise<UserRow[]> {
+  if (!tenantId) return [];
+  return tx
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), inArray(users.id, [...ids])));
+}
+
+export async function loadProducts(
+  tx: Db,
+  tenantId: string | null,
+  ids: readonly string[],
+): Promise<ProductRow[]> {
+  if (!tenantId) return [];
+  return tx
+    .select()
+    .from(products)
+    .where(and(eq(products.tenantId, tenantId), inArray(products.id, [...ids])));
+}
+
+export async function loadOrders(
+  tx: Db,
+  tenantId: string | null,
+  ids: readonly string[],
+): Promise<OrderRow[]> {
+  if (!tenantId) return [];
+  return tx
+    .select()
+    .from(orders)
+    .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, [...ids])));
+}
+
+/** Order items carry their order's currency, which their prices are in. */
+export type OrderItemWithCurrency = OrderItemRow & { currency: OrderRow['currency'] };
+
+const itemWithCurrency = { ...getTableColumns(orderItems), currency: orders.currency };
+
+export async function loadOrderItems(
+  tx: Db,
+  tenantId: string | null,
+  ids: readonly string[],
+): Promise<OrderItemWithCurrency[]> {
+  if (!tenantId) return [];
+  return tx
+    .select(itemWithCurrency)
+    .from(orderItems)
+    .innerJoin(orders, eq(orders.id, orderItems.orderId))
+    .where(and(eq(orderItems.tenantId, tenantId), inArray(orderItems.id, [...ids])));
+}
+
+/** All items of the given orders, flat; the caller groups them by `orderId`. */
+export async function loadItemsOfOrders(
+  tx: Db,
+  tenantId: string | null,
+  orderIds: readonly string[],
+): Promise<OrderItemWithCurrency[]> {
+  if (!tenantId) return [];
+  return tx
+    .select(itemWithCurrency)
+    .from(orderItems)
+    .innerJoin(orders, eq(orders.id, orderItems.orderId))
+    .where(and(eq(orderItems.tenantId, tenantId), inArray(orderItems.orderId, [...orderIds])))
+    .orderBy(orderItems.orderId, orderItems.id);
+}

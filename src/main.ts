@@ -1,0 +1,122 @@
+/**
+ * `npm start`: load config → open the database (embedded PGlite unless DATABASE_URL) →
+ * migrate → seed the demo data on an empty embedded database → createApp → listen.
+ * SIGTERM/SIGINT stop accepting, let in-flight requests finish, close the pool, exit 0.
+ */
+import { createServer } from 'node:http';
+import { createApp } from './app.ts';
+import { createTokenVerifier } from './auth/jwt.ts';
+import { mintDevToken } from './cli/token.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { isEmpty, openDatabase } from './db/client.ts';
+import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
+import { createLogger } from './logger.ts';
+
+/** Demo tokens printed at start-up last a working day, unlike the 15-minute CLI default. */
+const BANNER_TOKEN_TTL_SECONDS = 8 * 60 * 60;
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const logger = createLogger(config);
+  const started = performance.now();
+
+  const database = await openDatabase(config.database);
+  await database.migrate();
+  if (
+    config.database.kind === 'pglite' &&
+    config.database.seedDemoData &&
+    (await isEmpty(database.db))
+  ) {
+    const summary = await seedDatabase(database.db, { scale: 1 });
+    logger.info(summary, 'seeded the demo data into the embedded database');
+  }
+
+  const verifier = await createTokenVerifier(config.auth);
+  const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
+  const app = createApp({
+    config,
+    database,
+    verifier,
+    logger,
+    graphiqlAuthorization: demoTokens[0] ? `Bearer ${demoTokens[0].token}` : undefined,
+  });
+
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}/graphql`;
+  logger.info(
+    { url, database: database.kind, startupMs: Math.round(performance.now() - started) },
+    'Orders API ready',
+  );
+  printBanner(config, url, demoTokens);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in time; closing anyway');
+      server.closeAllConnections();
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    server.close(async () => {
+      await database.close();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function mintDemoTokens(config: Config) {
+  const tokens: { tenant: string; user: string; role: string; token: string }[] = [];
+  for (const tenant of DEMO_TENANTS) {
+    for (const user of tenant.users) {
+      const token = await mintDevToken(config, {
+        tenant: tenant.slug,
+        user: user.username,
+        ttlSeconds: BANNER_TOKEN_TTL_SECONDS,
+      });
+      tokens.push({ tenant: tenant.slug, user: user.username, role: user.role, token });
+    }
+  }
+  return tokens;
+}
+
+function printBanner(
+  config: Config,
+  url: string,
+  tokens: { tenant: string; user: string; role: string; token: string }[],
+) {
+  const lines = [
+    '',
+    `  Orders API on ${url}`,
+    config.graphiql
+      ? `  GraphiQL:  open ${url} in a browser (Authorization is pre-filled as alice)`
+      : '',
+  ];
+  if (tokens.length > 0) {
+    lines.push(
+      '',
+      '  Development tokens (8h; new ones: npm run -s token -- --tenant acme --user bob):',
+    );
+    for (const { tenant, user, role, token } of tokens) {
+      lines.push(`    ${`${tenant}/${user}`.padEnd(14)} ${role.padEnd(7)} Bearer ${token}`);
+    }
+  }
+  process.stdout.write(
+    `${lines.filter((line, i) => line !== '' || i === 0 || lines[i - 1] !== '').join('\n')}\n\n`,
+  );
+}
+
+await main();

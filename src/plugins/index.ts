@@ -1,0 +1,34 @@
+/**
+ * The request pipeline, in order. Reading this array top to bottom is DESIGN.md's
+ * "Request pipeline": each later issue adds its plugin at its place in the list.
+ */
+import type { Plugin } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { TokenVerifier } from '../auth/jwt.ts';
+import type { Config } from '../config.ts';
+import type { RequestContext } from '../context.ts';
+import type { Database } from '../db/client.ts';
+import { useAuthentication } from './authentication.ts';
+import { useRequestId } from './request-id.ts';
+import { useTenantTransaction } from './tenant-transaction.ts';
+
+export interface PipelineDeps {
+  config: Config;
+  database: Database;
+  verifier: TokenVerifier;
+  logger: Logger;
+}
+
+export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
+  return [
+    // Before GraphQL: every response and error carries the request id.
+    useRequestId() as Plugin<RequestContext>,
+    // 2. Bearer JWT → viewer (or 401).
+    useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
+    // 7. One transaction per operation: tenant set, non-superuser role, RLS enforced.
+    useTenantTransaction({
+      database: deps.database,
+      exposeStatementCount: !deps.config.isProduction,
+    }),
+  ];
+}

@@ -1,0 +1,63 @@
+/**
+ * Runs each operation's execution inside one database transaction that first sets the
+ * caller's tenant (`app.tenant_id`, transaction-local) and switches to the non-superuser
+ * role `orders_app`. Row-level security then holds for every statement, even one that
+ * forgets its tenant filter. Queries run READ ONLY; mutations READ WRITE, each mutation
+ * field in its own savepoint (services/mutation.ts).
+ *
+ * Isolation is READ COMMITTED: writes that must not race are guarded in the statement
+ * itself (`stock >= wanted`, `version = expected`, `FOR UPDATE`), which Postgres re-checks
+ * on the locked row, so the stronger levels would only add serialization failures.
+ */
+import { sql } from 'drizzle-orm';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { RequestContext } from '../context.ts';
+import { APP_ROLE, type Database } from '../db/client.ts';
+import { countStatements, type StatementCount } from '../db/statement-counter.ts';
+
+export interface TenantTransactionOptions {
+  database: Database;
+  /**
+   * Add `X-SQL-Statements` (statements this request sent) to responses. For tests and
+   * benchmarks; off in production, where it would tell callers about internals.
+   */
+  exposeStatementCount: boolean;
+}
+
+export const SQL_STATEMENTS_HEADER = 'X-SQL-Statements';
+
+export function useTenantTransaction(options: TenantTransactionOptions): Plugin<RequestContext> {
+  const counts = new WeakMap<Request, StatementCount>();
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn((args) => {
+        const context = args.contextValue as RequestContext;
+        const operation = getOperationAST(args.document, args.operationName);
+        const readOnly = operation?.operation !== 'mutation';
+        // An empty tenant matches no row: anonymous callers see nothing.
+        const tenantId = context.viewer?.tenantId ?? '';
+        const counter = counts.get(context.request) ?? { count: 0 };
+        counts.set(context.request, counter);
+        return countStatements(counter, () =>
+          options.database.db.transaction(
+            async (tx) => {
+              await tx.execute(
+                sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`,
+              );
+              Object.assign(context, { tx });
+              return executeFn(args);
+            },
+            { isolationLevel: 'read committed', accessMode: readOnly ? 'read only' : 'read write' },
+          ),
+        );
+      });
+    },
+    onResponse({ request, response }) {
+      const counter = counts.get(request);
+      if (options.exposeStatementCount && counter) {
+        response.headers.set(SQL_STATEMENTS_HEADER, String(counter.count));
+      }
+    },
+  };
+}

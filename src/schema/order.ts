@@ -1,0 +1,358 @@
+import type { ArgBuilder } from '@pothos/core';
+import { eq } from 'drizzle-orm';
+import type { ExecutionContext } from '../context.ts';
+import { type OrderItemRow, type OrderRow, orders } from '../db/schema.ts';
+import { badUserInput } from '../errors.ts';
+import { isIdOf } from '../ids.ts';
+import {
+  loadItemsOfOrders,
+  loadOrderItems,
+  loadOrderPagesByCustomer,
+  loadOrders,
+  loadOrdersPage,
+  ORDER_SORT_KEYS,
+  type OrderListFilter,
+  orderListConditions,
+} from '../loaders/index.ts';
+import { inSavepoint } from '../services/mutation.ts';
+import { createOrder, type OrderOutcome, transitionOrder } from '../services/orders.ts';
+import { type BuilderTypes, builder } from './builder.ts';
+import { Money, OrderDirectionEnum, OrderStatusEnum, UserError, userError } from './common.ts';
+import { keysetConnection, planKeysetPage } from './pagination.ts';
+import { Product } from './product.ts';
+import { User } from './user.ts';
+import { hasScope, requireViewer, tenantIdOf } from './viewer-access.ts';
+
+export const Order = builder.loadableNodeRef<OrderRow>('Order', {
+  id: { resolve: (order) => order.id },
+  load: (ids: string[], ctx) => loadOrders(ctx.tx, tenantIdOf(ctx), ids),
+  toKey: (order) => order.id,
+  sort: true,
+});
+
+/** An item carries its order's currency so that its prices can be shown as Money. */
+type OrderItemShape = OrderItemRow & { currency: OrderRow['currency'] };
+
+export const OrderItem = builder.loadableNodeRef<OrderItemShape>('OrderItem', {
+  id: { resolve: (item) => item.id },
+  load: (ids: string[], ctx) => loadOrderItems(ctx.tx, tenantIdOf(ctx), ids),
+  toKey: (item) => item.id,
+  sort: true,
+});
+
+Order.implement({
+  description: 'A customer order. Viewers see their own orders; `read:orders` sees all.',
+  // Your own orders are always visible; anyone else's needs read:orders.
+  authScopes: (order, ctx) => order.customerId === ctx.viewer?.userId || { scope: 'read:orders' },
+  fields: (t) => ({
+    status: t.expose('status', { type: OrderStatusEnum, description: 'Where the order is.' }),
+    customer: t.field({
+      type: User,
+      description: 'Who placed the order.',
+      resolve: (order) => order.customerId,
+    }),
+    items: t.loadableGroup({
+      type: OrderItem,
+      description: 'The ordered products and quantities (1–50 lines).',
+      load: (orderIds: string[], ctx) => loadItemsOfOrders(ctx.tx, tenantIdOf(ctx), orderIds),
+      group: (item) => (item as OrderItemShape).orderId,
+      resolve: (order) => order.id,
+    }),
+    total: t.field({
+      type: Money,
+      description: 'Sum of the item subtotals, computed by the server.',
+      resolve: (order) => ({ amount: order.totalCents, currency: order.currency }),
+    }),
+    note: t.exposeString('note', {
+      nullable: true,
+      description: 'The customer note, at most 280 characters.',
+    }),
+    version: t.exposeInt('version', {
+      description: 'Incremented by every change; pass it as `expectedVersion`.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was placed.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+  }),
+});
+
+OrderItem.implement({
+  description: 'One line of an order.',
+  fields: (t) => ({
+    product: t.field({
+      type: Product,
+      nullable: true,
+      description: 'The product ordered (null if you may not read products).',
+      resolve: (item) => item.productId,
+    }),
+    quantity: t.exposeInt('quantity', { description: 'Units ordered, 1–1000.' }),
+    unitPrice: t.field({
+      type: Money,
+      description: 'Price of one unit when the order was placed.',
+      resolve: (item) => ({ amount: item.unitPriceCents, currency: item.currency }),
+    }),
+    subtotal: t.field({
+      type: Money,
+      description: 'quantity × unitPrice.',
+      resolve: (item) => ({ amount: item.quantity * item.unitPriceCents, currency: item.currency }),
+    }),
+  }),
+});
+
+const OrderOrderField = builder.enumType('OrderOrderField', {
+  description: 'What orders can be sorted by.',
+  values: {
+    CREATED_AT: { value: 'CREATED_AT', description: 'When the order was placed.' },
+    TOTAL: { value: 'TOTAL', description: 'Total amount.' },
+  } as const,
+});
+
+export const OrderOrder = builder.inputType('OrderOrder', {
+  description: 'How to sort orders. Ties are broken by id, so pages never overlap.',
+  fields: (t) => ({
+    field: t.field({ type: OrderOrderField, required: true, description: 'Sort key.' }),
+    direction: t.field({
+      type: OrderDirectionEnum,
+      required: true,
+      defaultValue: 'desc',
+      description: 'Sort direction.',
+    }),
+  }),
+});
+
+export const OrderFilter = builder.inputType('OrderFilter', {
+  description: 'Narrows an order list. All given conditions must hold.',
+  fields: (t) => ({
+    status: t.field({
+      type: [OrderStatusEnum],
+      description: 'Only orders in one of these statuses.',
+    }),
+    customerId: t.id({ description: 'Only orders placed by this user (`usr_…`).' }),
+    createdAfter: t.field({
+      type: 'DateTime',
+      description: 'Only orders placed at or after this time.',
+    }),
+    createdBefore: t.field({
+      type: 'DateTime',
+      description: 'Only orders placed before this time.',
+    }),
+  }),
+});
+
+const OrderItemInput = builder.inputType('OrderItemInput', {
+  description: 'One line of a new order.',
+  fields: (t) => ({
+    productId: t.id({ required: true, description: 'The product (`prod_…`).' }),
+    quantity: t.int({ required: true, description: 'Units, 1–1000.' }),
+  }),
+});
+
+export const OrderConnection = builder.connectionObject(
+  { type: Order, name: 'OrderConnection', description: 'A page of orders.' },
+  { name: 'OrderEdge', description: 'An order and its cursor.' },
+);
+
+export interface OrderListArgs {
+  first?: number | null;
+  last?: number | null;
+  after?: string | null;
+  before?: string | null;
+  filter?: {
+    status?: OrderRow['status'][] | null;
+    customerId?: string | null;
+    createdAfter?: Date | null;
+    createdBefore?: Date | null;
+  } | null;
+  orderBy?: { field: keyof typeof ORDER_SORT_KEYS; direction: 'asc' | 'desc' } | null;
+}
+
+/** Validates the filter arguments shared by every order list. */
+export function orderListFilter(args: OrderListArgs): OrderListFilter {
+  const filter = args.filter ?? {};
+  if (filter.customerId != null && !isIdOf('usr', filter.customerId)) {
+    throw badUserInput('`customerId` is not a user id.', ['filter', 'customerId']);
+  }
+  return { ...filter, statuses: filter.status };
+}
+
+export function orderSort(args: OrderListArgs) {
+  return {
+    sort: ORDER_SORT_KEYS[args.orderBy?.field ?? 'CREATED_AT'],
+    direction: args.orderBy?.direction ?? ('desc' as const),
+  };
+}
+
+/** The arguments of every order list: Query.orders, User.orders, Viewer.orders. */
+export function orderListArgs(arg: ArgBuilder<BuilderTypes>) {
+  return {
+    ...arg.connectionArgs(),
+    filter: arg({ type: OrderFilter, description: 'Conditions orders must meet.' }),
+    orderBy: arg({ type: OrderOrder, description: 'Sort order (default: newest first).' }),
+  };
+}
+
+/**
+ * The same page of orders for each of many customers, in one statement: the batch function
+ * behind User.orders and Viewer.orders.
+ */
+export async function loadOrderConnectionsOfUsers(
+  ctx: ExecutionContext,
+  userIds: readonly string[],
+  args: OrderListArgs,
+) {
+  const viewer = requireViewer(ctx);
+  const { page, toConnection } = planKeysetPage({
+    args,
+    limits: ctx.config.pagination,
+    ...orderSort(args),
+    idColumn: orders.id,
+  });
+  const conditions = orderListConditions(viewer.tenantId, orderListFilter(args));
+  const pages = await loadOrderPagesByCustomer(ctx.tx, conditions, userIds, page);
+  return Promise.all(pages.map(toConnection));
+}
+
+builder.queryFields((t) => ({
+  order: t.field({
+    type: Order,
+    nullable: true,
+    description: 'An order of your tenant by id; null when there is no such order.',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true, description: 'The order id (`ord_…`).' }) },
+    resolve: (_root, args) => (isIdOf('ord', args.id) ? args.id : null),
+  }),
+  orders: t.field({
+    type: OrderConnection,
+    nullable: true,
+    description:
+      "Your tenant's orders (with `read:orders`) or your own orders (without), newest first by default.",
+    authScopes: { authenticated: true },
+    args: orderListArgs(t.arg),
+    resolve: (_root, args, ctx) => {
+      const viewer = requireViewer(ctx);
+      const filter = orderListFilter(args);
+      const conditions = orderListConditions(viewer.tenantId, filter);
+      // Without read:orders a viewer's list is its own orders, whatever the filter says.
+      if (!hasScope(ctx, 'read:orders')) conditions.push(eq(orders.customerId, viewer.userId));
+      return keysetConnection({
+        args,
+        limits: ctx.config.pagination,
+        ...orderSort(args),
+        idColumn: orders.id,
+        fetch: (page) => loadOrdersPage(ctx.tx, conditions, page),
+      });
+    },
+  }),
+}));
+
+/** Payload fields shared by the order mutations. */
+function orderPayloadOptions(name: string, description: string) {
+  return {
+    name,
+    description,
+    outputFields: (t: OrderPayloadFieldBuilder) => ({
+      order: t.field({
+        type: Order,
+        nullable: true,
+        description: 'The order after the change; on CONFLICT or INVALID_STATE, its current state.',
+        resolve: (payload: OrderOutcome) => payload.order,
+      }),
+      userErrors: t.field({
+        type: [UserError],
+        description: 'Why the input was refused; empty on success.',
+        resolve: (payload: OrderOutcome) => payload.userErrors,
+      }),
+    }),
+  };
+}
+type OrderPayloadFieldBuilder = PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, OrderOutcome>;
+
+const OrderTransitionInputFields = (
+  t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>,
+) => ({
+  id: t.id({ required: true, description: 'The order to change (`ord_…`).' }),
+  expectedVersion: t.int({
+    description: 'Apply only if the order is still at this version (optimistic concurrency).',
+  }),
+});
+
+builder.relayMutationField(
+  'createOrder',
+  {
+    name: 'CreateOrderInput',
+    description: 'A new order for the caller: 1–50 lines of products in one currency.',
+    inputFields: (t) => ({
+      items: t.field({
+        type: [OrderItemInput],
+        required: true,
+        description: 'The lines of the order, 1–50.',
+      }),
+      note: t.string({ description: 'A note to the seller, at most 280 characters.' }),
+    }),
+  },
+  {
+    description:
+      'Places an order for the caller. Checks and reserves stock atomically; the total is computed by the server. Needs `write:orders`.',
+    authScopes: { scope: 'write:orders' },
+    resolve: (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
+      return inSavepoint(ctx.tx, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input));
+    },
+  },
+  orderPayloadOptions('CreateOrderPayload', 'The result of createOrder.'),
+);
+
+builder.relayMutationField(
+  'confirmOrder',
+  {
+    name: 'ConfirmOrderInput',
+    description: 'Which pending order to confirm.',
+    inputFields: OrderTransitionInputFields,
+  },
+  {
+    description: 'Confirms a pending order. Needs `write:orders` and `read:orders`.',
+    authScopes: { scope: 'write:orders' },
+    resolve: (_root, { input }, ctx) => transition(ctx, input, 'confirm'),
+  },
+  orderPayloadOptions('ConfirmOrderPayload', 'The result of confirmOrder.'),
+);
+
+builder.relayMutationField(
+  'cancelOrder',
+  {
+    name: 'CancelOrderInput',
+    description: 'Which order to cancel.',
+    inputFields: OrderTransitionInputFields,
+  },
+  {
+    description:
+      'Cancels a pending or confirmed order and returns its units to stock. Shipped orders cannot be cancelled. Needs `write:orders`.',
+    authScopes: { scope: 'write:orders' },
+    resolve: (_root, { input }, ctx) => transition(ctx, input, 'cancel'),
+  },
+  orderPayloadOptions('CancelOrderPayload', 'The result of cancelOrder.'),
+);
+
+function transition(
+  ctx: ExecutionContext,
+  input: { id: string; expectedVersion?: number | null },
+  kind: 'confirm' | 'cancel',
+): Promise<OrderOutcome> {
+  const viewer = requireViewer(ctx);
+  if (!isIdOf('ord', input.id)) {
+    return Promise.resolve({
+      order: null,
+      userErrors: [userError('BAD_USER_INPUT', 'Not an order id.', ['input', 'id'])],
+    });
+  }
+  return inSavepoint(ctx.tx, async (tx) => {
+    const outcome = await transitionOrder(tx, viewer.tenantId, input, kind);
+    // Someone else's order is "not found" unless the viewer may read the tenant's orders.
+    const visible =
+      outcome.order === null ||
+      outcome.order.customerId === viewer.userId ||
+      hasScope(ctx, 'read:orders');
+    return visible
+      ? outcome
+      : { order: null, userErrors: [userError('NOT_FOUND', 'No such order.', ['input', 'id'])] };
+  });
+}

@@ -1,0 +1,230 @@
+import { type ProductRow, products } from '../db/schema.ts';
+import { badUserInput } from '../errors.ts';
+import { isIdOf } from '../ids.ts';
+import {
+  loadProducts,
+  loadProductsPage,
+  PRODUCT_SORT_KEYS,
+  productListConditions,
+} from '../loaders/index.ts';
+import { inSavepoint } from '../services/mutation.ts';
+import { createProduct, updateProduct } from '../services/products.ts';
+import { builder } from './builder.ts';
+import {
+  CurrencyEnum,
+  Money,
+  MoneyInput,
+  OrderDirectionEnum,
+  UserError,
+  userError,
+} from './common.ts';
+import { keysetConnection } from './pagination.ts';
+import { requireViewer, tenantIdOf } from './viewer-access.ts';
+
+export const Product = builder.loadableNodeRef<ProductRow>('Product', {
+  id: { resolve: (product) => product.id },
+  load: (ids: string[], ctx) => loadProducts(ctx.tx, tenantIdOf(ctx), ids),
+  toKey: (product) => product.id,
+  sort: true,
+});
+
+Product.implement({
+  description: 'Something a tenant sells.',
+  authScopes: { scope: 'read:products' },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Name, 1–200 characters.' }),
+    description: t.exposeString('description', {
+      description: 'Longer description, at most 2000 characters; empty when there is none.',
+    }),
+    price: t.field({
+      type: Money,
+      description: 'Unit price.',
+      resolve: (product) => ({ amount: product.priceCents, currency: product.currency }),
+    }),
+    costPrice: t.field({
+      type: Money,
+      nullable: true,
+      description: 'What one unit costs the tenant. Internal: admins only.',
+      authScopes: { scope: 'write:products' },
+      resolve: (product) => ({ amount: product.costCents, currency: product.currency }),
+    }),
+    stock: t.exposeInt('stock', { description: 'Units available to order.' }),
+    version: t.exposeInt('version', {
+      description: 'Incremented by every update; pass it as `expectedVersion` to update safely.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+  }),
+});
+
+const ProductOrderField = builder.enumType('ProductOrderField', {
+  description: 'What products can be sorted by.',
+  values: {
+    NAME: { value: 'NAME', description: 'Name, alphabetically.' },
+    PRICE: { value: 'PRICE', description: 'Unit price amount.' },
+    CREATED_AT: { value: 'CREATED_AT', description: 'Creation time.' },
+  } as const,
+});
+
+const ProductOrder = builder.inputType('ProductOrder', {
+  description: 'How to sort products. Ties are broken by id, so pages never overlap.',
+  fields: (t) => ({
+    field: t.field({ type: ProductOrderField, required: true, description: 'Sort key.' }),
+    direction: t.field({
+      type: OrderDirectionEnum,
+      required: true,
+      defaultValue: 'asc',
+      description: 'Sort direction.',
+    }),
+  }),
+});
+
+const ProductFilter = builder.inputType('ProductFilter', {
+  description: 'Narrows a product list. All given conditions must hold.',
+  fields: (t) => ({
+    search: t.string({
+      description: 'Case-insensitive text that the name contains (1–100 characters).',
+    }),
+    currency: t.field({
+      type: CurrencyEnum,
+      description: 'Only products priced in this currency.',
+    }),
+    minPrice: t.int({ description: 'Only products whose price amount is at least this.' }),
+    maxPrice: t.int({ description: 'Only products whose price amount is at most this.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  product: t.field({
+    type: Product,
+    nullable: true,
+    description: 'A product of your tenant by id; null when there is no such product.',
+    authScopes: { scope: 'read:products' },
+    args: { id: t.arg.id({ required: true, description: 'The product id (`prod_…`).' }) },
+    resolve: (_root, args) => (isIdOf('prod', args.id) ? args.id : null),
+  }),
+  products: t.connection(
+    {
+      type: Product,
+      nullable: true,
+      description: "Your tenant's products, filtered and sorted; newest first by default.",
+      authScopes: { scope: 'read:products' },
+      args: {
+        filter: t.arg({ type: ProductFilter, description: 'Conditions products must meet.' }),
+        orderBy: t.arg({ type: ProductOrder, description: 'Sort order (default: newest first).' }),
+      },
+      resolve: (_root, args, ctx) => {
+        const viewer = requireViewer(ctx);
+        const filter = args.filter ?? {};
+        if (filter.search != null && (filter.search.length < 1 || filter.search.length > 100)) {
+          throw badUserInput('`search` must be 1–100 characters.', ['filter', 'search']);
+        }
+        const sort = PRODUCT_SORT_KEYS[args.orderBy?.field ?? 'CREATED_AT'];
+        const conditions = productListConditions(viewer.tenantId, filter);
+        return keysetConnection({
+          args,
+          limits: ctx.config.pagination,
+          sort,
+          direction: args.orderBy?.direction ?? 'desc',
+          idColumn: products.id,
+          fetch: (page) => loadProductsPage(ctx.tx, conditions, page),
+        });
+      },
+    },
+    { name: 'ProductConnection', description: 'A page of products.' },
+    { name: 'ProductEdge', description: 'A product and its cursor.' },
+  ),
+}));
+
+builder.relayMutationField(
+  'createProduct',
+  {
+    name: 'CreateProductInput',
+    description: 'A new product.',
+    inputFields: (t) => ({
+      name: t.string({ required: true, description: 'Name, 1–200 characters.' }),
+      description: t.string({ description: 'Description, at most 2000 characters.' }),
+      price: t.field({ type: MoneyInput, required: true, description: 'Unit price.' }),
+      costPrice: t.int({
+        description: 'What one unit costs you, in minor units of the price currency (default 0).',
+      }),
+      stock: t.int({ description: 'Units available (default 0).' }),
+    }),
+  },
+  {
+    description: 'Adds a product to your tenant. Needs `write:products`.',
+    authScopes: { scope: 'write:products' },
+    resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
+      return inSavepoint(ctx.tx, (tx) => createProduct(tx, viewer.tenantId, input));
+    },
+  },
+  {
+    name: 'CreateProductPayload',
+    description: 'The result of createProduct.',
+    outputFields: (t) => ({
+      product: t.field({
+        type: Product,
+        nullable: true,
+        description: 'The new product; null when there are userErrors.',
+        resolve: (payload) => payload.product,
+      }),
+      userErrors: t.field({
+        type: [UserError],
+        description: 'Why the input was refused; empty on success.',
+        resolve: (payload) => payload.userErrors,
+      }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'updateProduct',
+  {
+    name: 'UpdateProductInput',
+    description: 'Changes to a product. Omitted fields keep their values.',
+    inputFields: (t) => ({
+      id: t.id({ required: true, description: 'The product to change.' }),
+      expectedVersion: t.int({
+        description: 'Apply only if the product is still at this version (optimistic concurrency).',
+      }),
+      name: t.string({ description: 'New name, 1–200 characters.' }),
+      description: t.string({ description: 'New description, at most 2000 characters.' }),
+      price: t.field({ type: MoneyInput, description: 'New unit price.' }),
+      costPrice: t.int({ description: 'New cost price in minor units.' }),
+      stock: t.int({ description: 'New stock level.' }),
+    }),
+  },
+  {
+    description: 'Changes a product of your tenant. Needs `write:products`.',
+    authScopes: { scope: 'write:products' },
+    resolve: async (_root, { input }, ctx) => {
+      const viewer = requireViewer(ctx);
+      if (!isIdOf('prod', input.id)) {
+        return {
+          product: null,
+          userErrors: [userError('BAD_USER_INPUT', 'Not a product id.', ['input', 'id'])],
+        };
+      }
+      return inSavepoint(ctx.tx, (tx) => updateProduct(tx, viewer.tenantId, input));
+    },
+  },
+  {
+    name: 'UpdateProductPayload',
+    description: 'The result of updateProduct.',
+    outputFields: (t) => ({
+      product: t.field({
+        type: Product,
+        nullable: true,
+        description:
+          'The product after the update; on CONFLICT, its current state so you can retry.',
+        resolve: (payload) => payload.product,
+      }),
+      userErrors: t.field({
+        type: [UserError],
+        description: 'Why the input was refused; empty on success.',
+        resolve: (payload) => payload.userErrors,
+      }),
+    }),
+  },
+);

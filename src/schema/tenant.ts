@@ -1,0 +1,26 @@
+import type { TenantRow } from '../db/schema.ts';
+import { loadTenants } from '../loaders/index.ts';
+import { builder } from './builder.ts';
+import { PlanEnum } from './common.ts';
+import { tenantIdOf } from './viewer-access.ts';
+
+export const Tenant = builder.loadableNodeRef<TenantRow>('Tenant', {
+  id: { resolve: (tenant) => tenant.id },
+  load: (ids: string[], ctx) => loadTenants(ctx.tx, tenantIdOf(ctx), ids),
+  toKey: (tenant) => tenant.id,
+  sort: true,
+});
+
+Tenant.implement({
+  description: 'An organisation using the API. Every other object belongs to exactly one tenant.',
+  authScopes: { authenticated: true },
+  fields: (t) => ({
+    slug: t.exposeString('slug', { description: 'URL-safe unique name, e.g. `acme`.' }),
+    name: t.exposeString('name', { description: 'Display name.' }),
+    plan: t.expose('plan', { type: PlanEnum, description: 'Subscription plan.' }),
+    createdAt: t.expose('createdAt', {
+      type: 'DateTime',
+      description: 'When the tenant was created.',
+    }),
+  }),
+});

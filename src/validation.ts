@@ -1,0 +1,48 @@
+/**
+ * Input normalisation shared by mutations and the seed: what DESIGN.md promises about
+ * stored text (trimmed, control characters stripped, emails lowercased).
+ */
+
+// Control characters (Cc: C0, C1, DEL) and format characters (Cf: zero-width and bidi
+// controls, BOM) make text render differently from how it compares, so they are removed.
+const CONTROL_CHARACTERS = /[\p{Cc}\p{Cf}]/gu;
+const CONTROL_EXCEPT_NEWLINE_TAB = /(?![\n\t])[\p{Cc}\p{Cf}]/gu;
+
+/** One-line text: control characters removed, runs of whitespace collapsed, trimmed. */
+export function cleanLine(value: string): string {
+  return value.normalize('NFC').replace(CONTROL_CHARACTERS, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** Multi-line text: control characters removed except newlines and tabs, trimmed. */
+export function cleanMultiline(value: string): string {
+  return value
+    .normalize('NFC')
+    .replace(/\r\n?/g, '\n')
+    .replace(CONTROL_EXCEPT_NEWLINE_TAB, '')
+    .trim();
+}
+
+export function normalizeEmail(value: string): string {
+  return value.trim().toLowerCase();
+}
+
+export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
+  'admin',
+  'root',
+  'null',
+  'undefined',
+]);
+
+/** Returns a problem with the username, or null when it is acceptable. */
+export function usernameProblem(username: string): string | null {
+  if (!/^[a-z0-9_-]{3,32}$/.test(username)) {
+    return 'Username must be 3–32 characters of a-z, 0-9, _ and -.';
+  }
+  if (RESERVED_USERNAMES.has(username)) return `Username "${username}" is reserved.`;
+  return null;
+}
+
+/** Length in Unicode code points, which is what Postgres's char_length counts. */
+export function textLength(value: string): number {
+  return [...value].length;
+}

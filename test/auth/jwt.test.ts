@@ -1,0 +1,511 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  base64url,
+  decodeJwt,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  type JWTPayload,
+  SignJWT,
+} from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateDevKey, signDevToken } from '../../src/auth/dev-key.ts';
+import {
+  createTokenVerifier,
+  TokenRejectedError,
+  type TokenRejectionReason,
+  type TokenVerifier,
+} from '../../src/auth/jwt.ts';
+import { ROLE_SCOPES } from '../../src/auth/viewer.ts';
+import { mintDevToken, parseTtl } from '../../src/cli/token.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { DEMO_TENANTS } from '../../src/db/seed.ts';
+import { IdPrefix, newId } from '../../src/ids.ts';
+
+const execFileAsync = promisify(execFile);
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const userId = newId(IdPrefix.User);
+const tenantId = newId(IdPrefix.Tenant);
+const now = () => Math.floor(Date.now() / 1000);
+
+let tempDir: string;
+let auth: Config['auth'];
+let secret: Uint8Array;
+let verifier: TokenVerifier;
+
+beforeAll(async () => {
+  tempDir = await mkdtemp(path.join(tmpdir(), 'orders-jwt-test-'));
+  auth = {
+    issuer: 'orders-api-test',
+    audience: 'orders-api',
+    algorithms: ['HS256'],
+    clockToleranceSeconds: 30,
+    keys: { kind: 'devKey', file: path.join(tempDir, 'keys', 'dev-signing-key.json') },
+  };
+  secret = await loadOrCreateDevKey(auth.keys.kind === 'devKey' ? auth.keys.file : '');
+  verifier = await createTokenVerifier(auth);
+});
+
+afterAll(async () => {
+  await rm(tempDir, { recursive: true, force: true });
+});
+
+/** A signed HS256 token with the usual claims, which `claims` may override or remove. */
+async function hsToken(
+  claims: Record<string, unknown> = {},
+  options: { key?: Uint8Array; omit?: string[] } = {},
+): Promise<string> {
+  const t = now();
+  const payload: Record<string, unknown> = {
+    iss: auth.issuer,
+    aud: auth.audience,
+    sub: userId,
+    tid: tenantId,
+    role: 'member',
+    iat: t,
+    nbf: t,
+    exp: t + 600,
+    ...claims,
+  };
+  for (const name of options.omit ?? []) delete payload[name];
+  return new SignJWT(payload as JWTPayload)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(options.key ?? secret);
+}
+
+async function rejectionOf(
+  token: string,
+  by: TokenVerifier = verifier,
+): Promise<TokenRejectedError> {
+  try {
+    await by.verify(token);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TokenRejectedError);
+    return error as TokenRejectedError;
+  }
+  throw new Error('expected the token to be rejected');
+}
+
+async function expectRejected(
+  token: string,
+  reason: TokenRejectionReason,
+  by: TokenVerifier = verifier,
+): Promise<void> {
+  const error = await rejectionOf(token, by);
+  expect(error.reason).toBe(reason);
+  // The message is the same whatever went wrong: the reason is for logs, not for callers.
+  expect(error.message).toBe('The access token is invalid or expired.');
+}
+
+describe('development signing key', () => {
+  it('creates a 256-bit secret once, with owner-only permissions, and reads it back later', async () => {
+    expect(secret.byteLength).toBe(32);
+    const file = auth.keys.kind === 'devKey' ? auth.keys.file : '';
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(await loadOrCreateDevKey(file))).toEqual(Buffer.from(secret));
+  });
+
+  it('gives concurrent first starts the same secret', async () => {
+    const file = path.join(tempDir, 'race', 'nested', 'key.json');
+    const secrets = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateDevKey(file)));
+    const distinct = new Set(secrets.map((s) => base64url.encode(s)));
+    expect(distinct.size).toBe(1);
+  });
+
+  it('refuses a corrupt key file instead of silently replacing it', async () => {
+    const file = path.join(tempDir, 'corrupt.json');
+    await writeFile(file, '{"secret": 42}');
+    await expect(loadOrCreateDevKey(file)).rejects.toThrow(/not valid/);
+  });
+
+  it('signs tokens with iss, aud, sub, tid, role, scope, iat, nbf = iat, exp and jti', async () => {
+    const token = await signDevToken(
+      secret,
+      auth,
+      { userId, tenantId, role: 'admin', scopes: ['read:orders', 'read:products'] },
+      900,
+    );
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({
+      iss: auth.issuer,
+      aud: auth.audience,
+      sub: userId,
+      tid: tenantId,
+      role: 'admin',
+      scope: 'read:orders read:products',
+    });
+    expect(claims.nbf).toBe(claims.iat);
+    expect(claims.exp).toBe((claims.iat ?? 0) + 900);
+    expect(claims.jti).toEqual(expect.any(String));
+  });
+});
+
+describe('createTokenVerifier with the development key', () => {
+  it('verifies a dev token into the viewer it names, with all of its role’s scopes', async () => {
+    const token = await signDevToken(secret, auth, { userId, tenantId, role: 'member' }, 60);
+    const viewer = await verifier.verify(token);
+    expect(viewer.userId).toBe(userId);
+    expect(viewer.tenantId).toBe(tenantId);
+    expect(viewer.role).toBe('member');
+    expect([...viewer.scopes].sort()).toEqual([...ROLE_SCOPES.member].sort());
+  });
+
+  it('narrows the role’s scopes to the scope claim', async () => {
+    const token = await signDevToken(
+      secret,
+      auth,
+      { userId, tenantId, role: 'member', scopes: ['read:orders'] },
+      60,
+    );
+    expect([...(await verifier.verify(token)).scopes]).toEqual(['read:orders']);
+  });
+
+  it('never widens the role’s scopes, and ignores unknown scope names', async () => {
+    const token = await hsToken({
+      role: 'viewer',
+      scope: 'read:products write:orders admin:persisted-operations superpowers',
+    });
+    expect([...(await verifier.verify(token)).scopes]).toEqual(['read:products']);
+  });
+
+  it('treats an empty scope claim as no scopes at all', async () => {
+    const token = await hsToken({ role: 'admin', scope: '' });
+    expect((await verifier.verify(token)).scopes.size).toBe(0);
+  });
+
+  it('accepts a token that expired within the clock tolerance', async () => {
+    const token = await hsToken({ iat: now() - 120, nbf: now() - 120, exp: now() - 10 });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ userId });
+  });
+
+  it('rejects alg "none" as an unsupported algorithm', async () => {
+    const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
+    const payload = base64url.encode(
+      JSON.stringify({
+        iss: auth.issuer,
+        aud: auth.audience,
+        sub: userId,
+        tid: tenantId,
+        role: 'admin',
+        iat: now(),
+        exp: now() + 600,
+      }),
+    );
+    await expectRejected(`${header}.${payload}.`, 'unsupported_algorithm');
+  });
+
+  it('rejects a token signed with a different secret as a bad signature', async () => {
+    const other = new Uint8Array(32).fill(7);
+    await expectRejected(await hsToken({}, { key: other }), 'bad_signature');
+  });
+
+  it('rejects a token expired beyond the clock tolerance', async () => {
+    const token = await hsToken({ iat: now() - 3600, nbf: now() - 3600, exp: now() - 31 });
+    await expectRejected(token, 'expired');
+  });
+
+  it('rejects a token whose nbf is in the future', async () => {
+    await expectRejected(await hsToken({ nbf: now() + 120 }), 'not_yet_valid');
+  });
+
+  it('rejects a token issued in the future', async () => {
+    await expectRejected(await hsToken({ iat: now() + 600, nbf: now() }), 'not_yet_valid');
+  });
+
+  it('rejects a token from another issuer', async () => {
+    await expectRejected(await hsToken({ iss: 'https://evil.example' }), 'wrong_issuer');
+  });
+
+  it('rejects a token for another audience', async () => {
+    await expectRejected(await hsToken({ aud: 'billing-api' }), 'wrong_audience');
+  });
+
+  it('rejects a token whose payload was tampered with', async () => {
+    const [header, , signature] = (await hsToken({ role: 'viewer' })).split('.');
+    const forged = base64url.encode(
+      JSON.stringify({ ...decodeJwt(await hsToken({ role: 'viewer' })), role: 'admin' }),
+    );
+    await expectRejected(`${header}.${forged}.${signature}`, 'bad_signature');
+  });
+
+  it('rejects a token without exp, sub or iat', async () => {
+    await expectRejected(await hsToken({}, { omit: ['exp'] }), 'bad_claims');
+    await expectRejected(await hsToken({}, { omit: ['sub'] }), 'bad_claims');
+    await expectRejected(await hsToken({}, { omit: ['iat'] }), 'bad_claims');
+  });
+
+  it('rejects a token longer than 8 KB before looking at it', async () => {
+    await expectRejected(await hsToken({ padding: 'x'.repeat(8200) }), 'oversize');
+    await expectRejected('a'.repeat(8193), 'oversize');
+  });
+
+  it('rejects strings that are not compact JWS as malformed', async () => {
+    for (const token of ['abc', 'a.b.c', '', 'a.b', '...', 'a.b.c.d', 'eyJ.eyJ.sig=']) {
+      await expectRejected(token, 'malformed');
+    }
+  });
+
+  it('rejects claims that are not the API’s ids, roles or scope strings', async () => {
+    await expectRejected(await hsToken({ sub: 'alice' }), 'bad_claims');
+    await expectRejected(await hsToken({ sub: newId(IdPrefix.Tenant) }), 'bad_claims');
+    await expectRejected(await hsToken({ tid: newId(IdPrefix.User) }), 'bad_claims');
+    await expectRejected(await hsToken({}, { omit: ['tid'] }), 'bad_claims');
+    await expectRejected(await hsToken({ role: 'superuser' }), 'bad_claims');
+    await expectRejected(await hsToken({}, { omit: ['role'] }), 'bad_claims');
+    await expectRejected(await hsToken({ scope: ['read:orders'] }), 'bad_claims');
+    await expectRejected(await hsToken({ exp: 'tomorrow' }), 'bad_claims');
+  });
+});
+
+describe('createTokenVerifier with a JWKS file', () => {
+  let rsa: CryptoKeyPair;
+  let ec: CryptoKeyPair;
+  let jwksVerifier: TokenVerifier;
+
+  beforeAll(async () => {
+    rsa = await generateKeyPair('RS256');
+    ec = await generateKeyPair('ES256');
+    const keys = [
+      { ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' },
+      { ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' },
+    ];
+    const file = path.join(tempDir, 'jwks.json');
+    await writeFile(file, JSON.stringify({ keys }));
+    jwksVerifier = await createTokenVerifier({
+      ...auth,
+      issuer: 'https://idp.example',
+      algorithms: ['RS256', 'ES256', 'EdDSA'],
+      keys: { kind: 'jwksFile', file },
+    });
+  });
+
+  async function signed(alg: 'RS256' | 'ES256', kid: string, key: CryptoKey): Promise<string> {
+    return new SignJWT({ tid: tenantId, role: 'admin', scope: 'read:orders' })
+      .setProtectedHeader({ alg, kid, typ: 'JWT' })
+      .setIssuer('https://idp.example')
+      .setAudience(auth.audience)
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key);
+  }
+
+  it('accepts RS256 and ES256 tokens whose kid is in the set', async () => {
+    for (const token of [
+      await signed('RS256', 'rsa-1', rsa.privateKey),
+      await signed('ES256', 'ec-1', ec.privateKey),
+    ]) {
+      const viewer = await jwksVerifier.verify(token);
+      expect(viewer).toMatchObject({ userId, tenantId, role: 'admin' });
+      expect([...viewer.scopes]).toEqual(['read:orders']);
+    }
+  });
+
+  it('rejects a token whose kid is not in the set', async () => {
+    await expectRejected(
+      await signed('RS256', 'rsa-2', rsa.privateKey),
+      'unknown_key',
+      jwksVerifier,
+    );
+  });
+
+  it('rejects a token signed by a key outside the set under a known kid', async () => {
+    const stranger = await generateKeyPair('ES256');
+    await expectRejected(
+      await signed('ES256', 'ec-1', stranger.privateKey),
+      'bad_signature',
+      jwksVerifier,
+    );
+  });
+
+  it('rejects an HS256 token keyed with the RSA public key (algorithm confusion)', async () => {
+    const pem = await exportSPKI(rsa.publicKey);
+    for (const keyMaterial of [pem, JSON.stringify(await exportJWK(rsa.publicKey))]) {
+      const token = await new SignJWT({ tid: tenantId, role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256', kid: 'rsa-1', typ: 'JWT' })
+        .setIssuer('https://idp.example')
+        .setAudience(auth.audience)
+        .setSubject(userId)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(keyMaterial));
+      await expectRejected(token, 'unsupported_algorithm', jwksVerifier);
+    }
+  });
+
+  it('rejects a development token', async () => {
+    const token = await signDevToken(secret, auth, { userId, tenantId, role: 'admin' }, 60);
+    await expectRejected(token, 'unsupported_algorithm', jwksVerifier);
+  });
+});
+
+describe('createTokenVerifier with a JWKS URL', () => {
+  let server: Server;
+  let baseUrl: string;
+  let rsa: CryptoKeyPair;
+  let fetches = 0;
+
+  beforeAll(async () => {
+    rsa = await generateKeyPair('RS256');
+    const jwks = JSON.stringify({
+      keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'remote-1', alg: 'RS256' }],
+    });
+    server = createServer((request, response) => {
+      fetches += 1;
+      if (request.url !== '/jwks.json') {
+        response.writeHead(500).end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const remoteAuth = (url: string): Config['auth'] => ({
+    ...auth,
+    algorithms: ['RS256'],
+    keys: { kind: 'jwksUrl', url },
+  });
+
+  async function remoteToken(kid: string): Promise<string> {
+    return new SignJWT({ tid: tenantId, role: 'viewer' })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(auth.issuer)
+      .setAudience(auth.audience)
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(rsa.privateKey);
+  }
+
+  it('fetches the set once and verifies tokens signed by its keys', async () => {
+    const remote = await createTokenVerifier(remoteAuth(`${baseUrl}/jwks.json`));
+    const before = fetches;
+    await expect(remote.verify(await remoteToken('remote-1'))).resolves.toMatchObject({ userId });
+    await expect(remote.verify(await remoteToken('remote-1'))).resolves.toMatchObject({ userId });
+    expect(fetches - before).toBe(1);
+    // An unknown kid within the cooldown does not refetch: no request amplification.
+    await expectRejected(await remoteToken('remote-2'), 'unknown_key', remote);
+    expect(fetches - before).toBe(1);
+  });
+
+  it('reports an unreachable or failing key set as key_unavailable, not as a bad token', async () => {
+    const remote = await createTokenVerifier(remoteAuth(`${baseUrl}/missing.json`));
+    await expectRejected(await remoteToken('remote-1'), 'key_unavailable', remote);
+  });
+});
+
+describe('token CLI', () => {
+  const acme = DEMO_TENANTS.find((tenant) => tenant.slug === 'acme')!;
+  const alice = acme.users.find((user) => user.username === 'alice')!;
+  let dataDir: string;
+  let cliEnv: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'orders-token-cli-'));
+    cliEnv = { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'development', DATABASE_URL: '' };
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function runCli(args: string[]) {
+    return execFileAsync('npx', ['tsx', 'src/cli/token.ts', ...args], {
+      cwd: repoRoot,
+      env: cliEnv,
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout,
+        stderr: error.stderr,
+      }),
+    );
+  }
+
+  it('prints exactly one JWT line that the server verifies as the demo user', async () => {
+    const { code, stdout } = await runCli(['--tenant', 'acme', '--user', 'alice', '--ttl', '15m']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const config = loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'development' });
+    const viewer = await (await createTokenVerifier(config.auth)).verify(stdout.trim());
+    expect(viewer).toMatchObject({ userId: alice.id, tenantId: acme.id, role: 'admin' });
+    const claims = decodeJwt(stdout.trim());
+    expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(15 * 60);
+  });
+
+  it('exits 1 with a message on stderr for a bad ttl', async () => {
+    for (const ttl of ['soon', '25h']) {
+      const { code, stdout, stderr } = await runCli([
+        '--tenant',
+        'acme',
+        '--user',
+        'alice',
+        '--ttl',
+        ttl,
+      ]);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/--ttl/);
+    }
+  });
+
+  it('exits 1 naming the demo users for an unknown user', async () => {
+    const { code, stdout, stderr } = await runCli(['--tenant', 'acme', '--user', 'mallory']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/mallory/);
+    expect(stderr).toMatch(/alice/);
+  });
+
+  it('parses ttl units and refuses more than a day', () => {
+    expect(parseTtl('90s')).toBe(90);
+    expect(parseTtl('15m')).toBe(900);
+    expect(parseTtl('2h')).toBe(7200);
+    expect(parseTtl('1d')).toBe(86_400);
+    expect(() => parseTtl('2d')).toThrow(/24h/);
+    for (const bad of ['15', '1.5h', '0s', '-5m', '5 m', 'm', '']) {
+      expect(() => parseTtl(bad)).toThrow(/duration/);
+    }
+  });
+
+  it('mints tokens for the start-up banner without a database', async () => {
+    const config = loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'development' });
+    const verify = await createTokenVerifier(config.auth);
+    for (const tenant of DEMO_TENANTS) {
+      for (const user of tenant.users) {
+        const token = await mintDevToken(config, { tenant: tenant.slug, user: user.username });
+        await expect(verify.verify(token)).resolves.toMatchObject({
+          userId: user.id,
+          tenantId: tenant.id,
+          role: user.role,
+        });
+      }
+    }
+  });
+
+  it('refuses to mint when keys come from a JWKS', async () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      NODE_ENV: 'development',
+      JWT_JWKS_URL: 'https://idp.example/jwks.json',
+    });
+    await expect(mintDevToken(config, { tenant: 'acme', user: 'alice' })).rejects.toThrow(
+      /identity provider/,
+    );
+  });
+});
