@@ -27,8 +27,9 @@ export function newId(prefix: IdPrefix): string {
 /** A deterministic id for seeds and fixtures: the UUID is derived from a counter and a time. */
 export function idFromParts(prefix: IdPrefix, timeMs: number, counter: number): string {
   const hex = timeMs.toString(16).padStart(12, '0');
-  const rand = counter.toString(16).padStart(19, '0').slice(-19);
-  // UUIDv7 layout: 48-bit time, version nibble 7, variant bits 10.
+  // UUIDv7 layout: 48-bit time, version nibble 7, 12 bits, variant nibble 8, 60 bits:
+  // 18 hex digits of counter in all.
+  const rand = counter.toString(16).padStart(18, '0').slice(-18);
   const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${rand.slice(0, 3)}-8${rand.slice(3, 6)}-${rand.slice(6, 18)}`;
   return TypeID.fromUUID(prefix, uuid).toString();
 }

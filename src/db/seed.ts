@@ -106,15 +106,6 @@ function demoUserCreatedAt(tenantIndex: number, userIndex: number): number {
   return tenantCreatedAt(tenantIndex) + (userIndex + 1) * MINUTE;
 }
 
-/**
- * `idFromParts` with the counter shifted one hex digit left: idFromParts keeps only 18 of the
- * 19 hex digits it formats, dropping the counter's lowest one (counters 1 and 2 give the same
- * id), so every seed counter is multiplied by 16 to stay unique.
- */
-function seedId(prefix: IdPrefix, timeMs: number, counter: number): string {
-  return idFromParts(prefix, timeMs, counter * 16);
-}
-
 function counterFor(tenantIndex: number, bulk: boolean, sequence: number): number {
   return (tenantIndex + 1) * TENANT_COUNTER_STRIDE + (bulk ? BULK_COUNTER_OFFSET : 0) + sequence;
 }
@@ -156,14 +147,14 @@ const DEMO_DEFINITIONS: DemoTenantDefinition[] = [
 export const DEMO_TENANTS: readonly DemoTenant[] = Object.freeze(
   DEMO_DEFINITIONS.map((definition, tenantIndex) =>
     Object.freeze({
-      id: seedId(IdPrefix.Tenant, tenantCreatedAt(tenantIndex), tenantIndex + 1),
+      id: idFromParts(IdPrefix.Tenant, tenantCreatedAt(tenantIndex), tenantIndex + 1),
       slug: definition.slug,
       name: definition.name,
       plan: definition.plan,
       users: Object.freeze(
         definition.users.map((user, userIndex) =>
           Object.freeze({
-            id: seedId(
+            id: idFromParts(
               IdPrefix.User,
               demoUserCreatedAt(tenantIndex, userIndex),
               counterFor(tenantIndex, false, userIndex + 1),
@@ -484,7 +475,7 @@ function makeProduct(
   const stock = random.chance(0.06) ? 0 : random.int(1, 500);
   const createdAt = new Date(createdAtMs);
   return {
-    id: seedId(IdPrefix.Product, createdAtMs, counter),
+    id: idFromParts(IdPrefix.Product, createdAtMs, counter),
     tenantId,
     name: `${adjective} ${material} ${noun}`,
     description: `${adjective} ${noun.toLowerCase()} in ${material.toLowerCase()}. ${random.pick(FEATURES)}`,
@@ -515,7 +506,7 @@ function makeOrder(
   const itemCount = Math.min(random.int(1, 5), pool.length);
   const chosen = new Set([anchor]);
   while (chosen.size < itemCount) chosen.add(random.pick(pool));
-  const orderId = seedId(IdPrefix.Order, createdAtMs, counter);
+  const orderId = idFromParts(IdPrefix.Order, createdAtMs, counter);
   let total = 0;
   [...chosen].forEach((product, index) => {
     const quantity = random.weighted([
@@ -528,7 +519,7 @@ function makeOrder(
     ] as const);
     total += quantity * product.priceCents;
     rows.orderItems.push({
-      id: seedId(IdPrefix.OrderItem, createdAtMs, counter * 8 + index),
+      id: idFromParts(IdPrefix.OrderItem, createdAtMs, counter * 8 + index),
       tenantId: rows.tenant.id,
       orderId,
       productId: product.id,
@@ -623,7 +614,7 @@ function buildTenantRows(tenantIndex: number, scale: number): TenantRows {
     const at = spread(bulk, i, customerCount, CUSTOMERS_FROM, CUSTOMERS_UNTIL);
     const username = `customer_${String(i + 1).padStart(5, '0')}`;
     rows.users.push({
-      id: seedId(IdPrefix.User, at, bulkCounter(i + 1)),
+      id: idFromParts(IdPrefix.User, at, bulkCounter(i + 1)),
       tenantId: demo.id,
       username,
       email: `${username}@${demo.slug}.example`,

@@ -1,0 +1,130 @@
+/**
+ * A running app for one test file: a fresh database seeded with the demo data, the real
+ * plugin pipeline, and a `graphql()` client that goes through HTTP via `app.fetch`.
+ * Tokens are minted with the development key of a temporary DATA_DIR.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { type App, createApp } from '../../src/app.ts';
+import { createTokenVerifier } from '../../src/auth/jwt.ts';
+import { mintDevToken } from '../../src/cli/token.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
+import { SQL_STATEMENTS_HEADER } from '../../src/plugins/tenant-transaction.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+/** A demo user as `tenant/username`, e.g. `acme/alice`. */
+export type DemoUserName =
+  | 'acme/alice'
+  | 'acme/bob'
+  | 'acme/carol'
+  | 'globex/dave'
+  | 'globex/erin'
+  | 'globex/frank';
+
+export interface GraphQLResponse<Data = Record<string, any>> {
+  status: number;
+  headers: Headers;
+  body: {
+    data?: Data | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+    extensions?: Record<string, unknown>;
+  };
+  /** SQL statements the request sent (the X-SQL-Statements header). */
+  sqlStatements: number;
+}
+
+export interface RequestOptions {
+  /** Act as this demo user; omit for an anonymous request. */
+  as?: DemoUserName;
+  /** Send exactly this Authorization header (overrides `as`). */
+  authorization?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  database: TestDatabase;
+  graphql<Data = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<GraphQLResponse<Data>>;
+  /** A raw HTTP request to the app, for bad bodies and other transport-level cases. */
+  fetch(pathname: string, init?: RequestInit): Promise<Response>;
+  token(user: DemoUserName, options?: { scopes?: string[]; ttlSeconds?: number }): Promise<string>;
+  /** Ids of the demo tenants and users, from the seed's definition. */
+  ids: { tenants: Record<string, string>; users: Record<DemoUserName, string> };
+  close(): Promise<void>;
+}
+
+export async function startTestApp(
+  options: { env?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-test-'));
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, ...options.env });
+  const database = await createTestDatabase();
+  await seedDatabase(database.db, { scale: 1 });
+  const verifier = await createTokenVerifier(config.auth);
+  const app = createApp({ config, database, verifier, logger: pino({ level: 'silent' }) });
+
+  const tokens = new Map<string, string>();
+  const token: TestApp['token'] = async (user, tokenOptions = {}) => {
+    const [tenant, username] = user.split('/') as [string, string];
+    return mintDevToken(config, { tenant, user: username, ...tokenOptions });
+  };
+
+  const ids = {
+    tenants: Object.fromEntries(DEMO_TENANTS.map((tenant) => [tenant.slug, tenant.id])),
+    users: Object.fromEntries(
+      DEMO_TENANTS.flatMap((tenant) =>
+        tenant.users.map((user) => [`${tenant.slug}/${user.username}`, user.id]),
+      ),
+    ) as Record<DemoUserName, string>,
+  };
+
+  return {
+    app,
+    config,
+    database,
+    ids,
+    token,
+    fetch: async (pathname, init = {}) =>
+      app.fetch(new Request(`http://localhost${pathname}`, init)),
+    async graphql(query, variables, requestOptions = {}) {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...requestOptions.headers,
+      };
+      if (requestOptions.authorization !== undefined) {
+        headers.authorization = requestOptions.authorization;
+      } else if (requestOptions.as) {
+        let cached = tokens.get(requestOptions.as);
+        if (!cached) {
+          cached = await token(requestOptions.as);
+          tokens.set(requestOptions.as, cached);
+        }
+        headers.authorization = `Bearer ${cached}`;
+      }
+      const response = await app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: await response.json(),
+        sqlStatements: Number(response.headers.get(SQL_STATEMENTS_HEADER) ?? Number.NaN),
+      };
+    },
+    async close() {
+      await database.destroy();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
