@@ -81,8 +81,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
+    // Fix: name the variable itself; a list variable's issue path also has the item's index
+    // (`JWT_ALGORITHMS.0`), which is no variable anyone can set.
     const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+      (issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`,
     );
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }

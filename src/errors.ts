@@ -71,6 +71,23 @@ export function createErrorMask(log: (error: unknown) => void) {
           })
         : original;
     }
+    if (
+      graphqlError &&
+      !graphqlError.path &&
+      (!graphqlError.originalError || graphqlError.originalError instanceof GraphQLError)
+    ) {
+      // Fix: graphql-js's request errors, raised before execution (no path): a missing or
+      // mistyped variable, an unknown operation name. Variable coercion wraps the scalar's own
+      // GraphQLError as originalError, so it used to be masked as INTERNAL_SERVER_ERROR; all
+      // of them lacked a code. The caller's mistake: kept as is (with the executor's HTTP 400)
+      // and given a stable code.
+      return new GraphQLError(graphqlError.message, {
+        nodes: graphqlError.nodes,
+        source: graphqlError.source,
+        positions: graphqlError.positions,
+        extensions: { ...graphqlError.extensions, code: ErrorCode.BAD_USER_INPUT },
+      });
+    }
     if (graphqlError && !graphqlError.originalError) {
       // Raised by graphql-js itself before or during execution: syntax, validation,
       // variable coercion. The message is meant for the client.

@@ -7,10 +7,22 @@
 // controls, BOM) make text render differently from how it compares, so they are removed.
 const CONTROL_CHARACTERS = /[\p{Cc}\p{Cf}]/gu;
 const CONTROL_EXCEPT_NEWLINE_TAB = /(?![\n\t])[\p{Cc}\p{Cf}]/gu;
+// The control characters that separate words (tab, line breaks): in one-line text they become
+// a space. Every other one is removed outright, so "Te\u0000a\u200bpot" stores as "Teapot",
+// not as "Te a pot".
+const WHITESPACE_CONTROLS = /[\t\n\v\f\r\u0085]/g;
 
 /** One-line text: control characters removed, runs of whitespace collapsed, trimmed. */
 export function cleanLine(value: string): string {
-  return value.normalize('NFC').replace(CONTROL_CHARACTERS, ' ').replace(/\s+/g, ' ').trim();
+  return stripControlCharacters(value.replace(WHITESPACE_CONTROLS, ' '))
+    .normalize('NFC')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Removes every control and format character; nothing else changes. */
+export function stripControlCharacters(value: string): string {
+  return value.replace(CONTROL_CHARACTERS, '');
 }
 
 /** Multi-line text: control characters removed except newlines and tabs, trimmed. */

@@ -2,6 +2,7 @@
  * `npm run schema:print`: writes schema.graphql from the code. `--check` exits 1 when the
  * committed file differs (CI and a test use the same comparison).
  */
+import { realpathSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,14 +13,33 @@ export const SCHEMA_FILE = path.resolve(
   '../../schema.graphql',
 );
 
-const sdl = printSchemaSdl();
-if (process.argv.includes('--check')) {
-  const committed = await readFile(SCHEMA_FILE, 'utf8').catch(() => '');
-  if (committed !== sdl) {
-    console.error('schema.graphql is stale: run `npm run schema:print` and commit it.');
-    process.exit(1);
+async function main(argv: readonly string[]): Promise<number> {
+  const sdl = printSchemaSdl();
+  if (argv.includes('--check')) {
+    const committed = await readFile(SCHEMA_FILE, 'utf8').catch(() => '');
+    if (committed !== sdl) {
+      console.error('schema.graphql is stale: run `npm run schema:print` and commit it.');
+      return 1;
+    }
+    return 0;
   }
-} else {
   await writeFile(SCHEMA_FILE, sdl);
   console.log(`Wrote ${path.relative(process.cwd(), SCHEMA_FILE)}`);
+  return 0;
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+// Fix: this ran on import, so importing SCHEMA_FILE (as a drift test would) rewrote
+// schema.graphql from the code first, and the drift check could never fail.
+if (isEntryPoint()) {
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -65,10 +65,20 @@ export async function loadOrders(
     .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, [...ids])));
 }
 
-/** Order items carry their order's currency, which their prices are in. */
-export type OrderItemWithCurrency = OrderItemRow & { currency: OrderRow['currency'] };
+/**
+ * Order items carry their order's currency, which their prices are in, and its customer,
+ * who decides whether an item looked up by id is visible (the same rule as its order).
+ */
+export type OrderItemWithCurrency = OrderItemRow & {
+  currency: OrderRow['currency'];
+  orderCustomerId: OrderRow['customerId'];
+};
 
-const itemWithCurrency = { ...getTableColumns(orderItems), currency: orders.currency };
+const itemWithCurrency = {
+  ...getTableColumns(orderItems),
+  currency: orders.currency,
+  orderCustomerId: orders.customerId,
+};
 
 export async function loadOrderItems(
   tx: Db,

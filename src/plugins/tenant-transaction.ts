@@ -39,18 +39,33 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
         const tenantId = context.viewer?.tenantId ?? '';
         const counter = counts.get(context.request) ?? { count: 0 };
         counts.set(context.request, counter);
-        return countStatements(counter, () =>
-          options.database.db.transaction(
-            async (tx) => {
-              await tx.execute(
-                sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`,
-              );
-              Object.assign(context, { tx });
-              return executeFn(args);
-            },
-            { isolationLevel: 'read committed', accessMode: readOnly ? 'read only' : 'read write' },
-          ),
-        );
+        let executed: Awaited<ReturnType<typeof executeFn>> | undefined;
+        return countStatements(counter, async () => {
+          try {
+            return await options.database.db.transaction(
+              async (tx) => {
+                await tx.execute(
+                  sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`,
+                );
+                Object.assign(context, { tx });
+                executed = await executeFn(args);
+                return executed;
+              },
+              {
+                isolationLevel: 'read committed',
+                accessMode: readOnly ? 'read only' : 'read write',
+              },
+            );
+          } catch (error) {
+            // Fix: a statement that failed during a query aborts the transaction; PostgreSQL
+            // then answers COMMIT with ROLLBACK, which PGlite (not postgres.js) turns into an
+            // error. That error replaced the whole result, so the real failure was never
+            // masked, logged or reported at its path. A read-only operation has nothing to
+            // commit: its result, with the failing fields' errors, is still the answer.
+            if (readOnly && executed !== undefined) return executed;
+            throw error;
+          }
+        });
       });
     },
     onResponse({ request, response }) {

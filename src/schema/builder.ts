@@ -63,9 +63,11 @@ export const builder = new SchemaBuilder<{
     },
     nodeQueryOptions: {
       description: 'Fetches any object by its ID. Null when it does not exist or is not visible.',
+      args: { id: { description: 'The ID of the object (any type).' } },
     },
     nodesQueryOptions: {
       description: `Fetches up to ${MAX_NODES_IDS} objects by ID, in the order given; null for each one that does not exist or is not visible.`,
+      args: { ids: { description: `The IDs of the objects, at most ${MAX_NODES_IDS}.` } },
       resolve: (_root, args, _ctx, _info, resolveNodes) => {
         if (args.ids.length > MAX_NODES_IDS) {
           throw badUserInput(

@@ -1,7 +1,7 @@
 import type { ArgBuilder } from '@pothos/core';
 import { eq } from 'drizzle-orm';
 import type { ExecutionContext } from '../context.ts';
-import { type OrderItemRow, type OrderRow, orders } from '../db/schema.ts';
+import { type OrderRow, orders } from '../db/schema.ts';
 import { badUserInput } from '../errors.ts';
 import { isIdOf } from '../ids.ts';
 import {
@@ -11,6 +11,7 @@ import {
   loadOrders,
   loadOrdersPage,
   ORDER_SORT_KEYS,
+  type OrderItemWithCurrency,
   type OrderListFilter,
   orderListConditions,
 } from '../loaders/index.ts';
@@ -23,19 +24,34 @@ import { Product } from './product.ts';
 import { User } from './user.ts';
 import { hasScope, requireViewer, tenantIdOf } from './viewer-access.ts';
 
+/** Your own orders are always visible; anyone else's needs read:orders. */
+function mayReadOrderOf(ctx: ExecutionContext, customerId: string): boolean {
+  return customerId === ctx.viewer?.userId || hasScope(ctx, 'read:orders');
+}
+
 export const Order = builder.loadableNodeRef<OrderRow>('Order', {
   id: { resolve: (order) => order.id },
-  load: (ids: string[], ctx) => loadOrders(ctx.tx, tenantIdOf(ctx), ids),
+  // Fix: an order the viewer may not read is "not found" (null), like another tenant's;
+  // the FORBIDDEN error of the type's authScopes confirmed that the id exists.
+  load: async (ids: string[], ctx) =>
+    (await loadOrders(ctx.tx, tenantIdOf(ctx), ids)).filter((order) =>
+      mayReadOrderOf(ctx, order.customerId),
+    ),
   toKey: (order) => order.id,
   sort: true,
 });
 
-/** An item carries its order's currency so that its prices can be shown as Money. */
-type OrderItemShape = OrderItemRow & { currency: OrderRow['currency'] };
+/** An item carries its order's currency (for Money) and customer (for visibility). */
+type OrderItemShape = OrderItemWithCurrency;
 
 export const OrderItem = builder.loadableNodeRef<OrderItemShape>('OrderItem', {
   id: { resolve: (item) => item.id },
-  load: (ids: string[], ctx) => loadOrderItems(ctx.tx, tenantIdOf(ctx), ids),
+  // Fix: by id (node/nodes), an item is visible exactly when its order is; a viewer could
+  // read the lines of other customers' orders through `node(id: "item_…")`.
+  load: async (ids: string[], ctx) =>
+    (await loadOrderItems(ctx.tx, tenantIdOf(ctx), ids)).filter((item) =>
+      mayReadOrderOf(ctx, item.orderCustomerId),
+    ),
   toKey: (item) => item.id,
   sort: true,
 });

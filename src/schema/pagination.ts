@@ -10,6 +10,7 @@ import { and, asc, desc, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { Config } from '../config.ts';
 import { badUserInput } from '../errors.ts';
+import { parseId } from '../ids.ts';
 
 export interface ConnectionArgs {
   first?: number | null;
@@ -85,11 +86,24 @@ export function planKeysetPage<Row extends { id: string }>(options: KeysetOption
   };
   return {
     page,
-    toConnection: (rows: Row[]) =>
-      resolveCursorConnection(
+    toConnection: async (rows: Row[]) => {
+      const connection = await resolveCursorConnection(
         { ...sizes, toCursor: (row: Row) => encodeCursor(sort, row) },
         () => rows,
-      ),
+      );
+      // On an empty page without cursor arguments (`first: 0`, or a filter that matches
+      // nothing) Pothos reports '' as start and end cursor: not a cursor this API accepts
+      // back, so it is null, as the Relay spec has it for "no cursor".
+      const { startCursor, endCursor } = connection.pageInfo;
+      return {
+        ...connection,
+        pageInfo: {
+          ...connection.pageInfo,
+          startCursor: startCursor || null,
+          endCursor: endCursor || null,
+        },
+      };
+    },
   };
 }
 
@@ -124,14 +138,31 @@ function decodeCursor<Row>(cursor: string, sort: SortKey<Row>, argName: string):
   }
   if (!Array.isArray(decoded) || decoded.length !== 3) throw invalid();
   const [name, value, id] = decoded as unknown[];
-  if (name !== sort.name || typeof id !== 'string') throw invalid();
-  if (sort.kind === 'int' && Number.isSafeInteger(value)) return { value: value as number, id };
-  if (sort.kind === 'text' && typeof value === 'string') return { value, id };
+  // Everything below goes into SQL as a parameter, so a tampered cursor must be refused here
+  // with BAD_USER_INPUT: a value Postgres rejects (an int out of int4 range, a NUL byte, a
+  // year it cannot store) would otherwise fail the statement and surface as a 500.
+  if (name !== sort.name || typeof id !== 'string' || parseId(id) === null) throw invalid();
+  if (sort.kind === 'int' && isInt4(value)) return { value, id };
+  if (sort.kind === 'text' && typeof value === 'string' && !value.includes('\u0000')) {
+    return { value, id };
+  }
   if (sort.kind === 'timestamp' && typeof value === 'string') {
+    // Only what encodeCursor writes: a canonical ISO string of a year Postgres can store.
     const date = new Date(value);
-    if (!Number.isNaN(date.getTime())) return { value: date, id };
+    if (
+      !Number.isNaN(date.getTime()) &&
+      date.toISOString() === value &&
+      date.getUTCFullYear() >= 1 &&
+      date.getUTCFullYear() <= 9999
+    ) {
+      return { value: date, id };
+    }
   }
   throw invalid();
+}
+
+function isInt4(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31;
 }
 
 function flip(direction: 'asc' | 'desc'): 'asc' | 'desc' {

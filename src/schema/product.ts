@@ -1,6 +1,6 @@
 import { type ProductRow, products } from '../db/schema.ts';
 import { badUserInput } from '../errors.ts';
-import { isIdOf } from '../ids.ts';
+import { isIdOf, parseId } from '../ids.ts';
 import {
   loadProducts,
   loadProductsPage,
@@ -9,6 +9,7 @@ import {
 } from '../loaders/index.ts';
 import { inSavepoint } from '../services/mutation.ts';
 import { createProduct, updateProduct } from '../services/products.ts';
+import { stripControlCharacters, textLength } from '../validation.ts';
 import { builder } from './builder.ts';
 import {
   CurrencyEnum,
@@ -101,7 +102,13 @@ builder.queryFields((t) => ({
     description: 'A product of your tenant by id; null when there is no such product.',
     authScopes: { scope: 'read:products' },
     args: { id: t.arg.id({ required: true, description: 'The product id (`prod_…`).' }) },
-    resolve: (_root, args) => (isIdOf('prod', args.id) ? args.id : null),
+    // Like node(id:): an id that is not a TypeID at all is the caller's mistake and says so;
+    // a well-formed id of another type or of no visible product is simply null.
+    resolve: (_root, args) => {
+      const parsed = parseId(args.id);
+      if (!parsed) throw badUserInput('`id` is not a valid ID.', ['id']);
+      return parsed.typename === 'Product' ? parsed.id : null;
+    },
   }),
   products: t.connection(
     {
@@ -115,10 +122,14 @@ builder.queryFields((t) => ({
       },
       resolve: (_root, args, ctx) => {
         const viewer = requireViewer(ctx);
-        const filter = args.filter ?? {};
-        if (filter.search != null && (filter.search.length < 1 || filter.search.length > 100)) {
+        // Names are stored without control characters (validation.ts), so they cannot match
+        // any either; dropping them also keeps a NUL, which Postgres refuses in text, out of SQL.
+        const search =
+          args.filter?.search != null ? stripControlCharacters(args.filter.search) : null;
+        if (search != null && (textLength(search) < 1 || textLength(search) > 100)) {
           throw badUserInput('`search` must be 1–100 characters.', ['filter', 'search']);
         }
+        const filter = { ...args.filter, search };
         const sort = PRODUCT_SORT_KEYS[args.orderBy?.field ?? 'CREATED_AT'];
         const conditions = productListConditions(viewer.tenantId, filter);
         return keysetConnection({

@@ -2,6 +2,8 @@
  * Order writes. Totals are computed here from the prices in the database, never taken from
  * the client; stock is checked and decremented by one guarded UPDATE, so two orders racing
  * for the last units cannot both succeed (the row lock makes the second re-check the guard).
+ * createOrder locks its product rows in id order before updating them, so concurrent orders
+ * for the same products queue up instead of deadlocking.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
@@ -101,7 +103,13 @@ export async function createOrder(
       stock: products.stock,
     })
     .from(products)
-    .where(and(eq(products.tenantId, tenantId), inArray(products.id, [...wanted.keys()])));
+    .where(and(eq(products.tenantId, tenantId), inArray(products.id, [...wanted.keys()])))
+    // Fix: lock the products in one fixed order (by id) before any of them is updated. The
+    // guarded UPDATE below locks rows in whatever order its plan meets them, so two orders
+    // for the same products (A, B and B, A) could each hold one lock and wait for the other:
+    // a deadlock, which Postgres breaks by failing one of them with an internal error.
+    .orderBy(products.id)
+    .for('update');
   const byId = new Map(found.map((product) => [product.id, product]));
 
   const errors: UserErrorShape[] = [];
@@ -122,11 +130,10 @@ export async function createOrder(
   });
   const currencies = new Set(found.map((product) => product.currency));
   if (currencies.size > 1) {
+    // Fix: named alphabetically, so the message does not depend on which product came first.
+    const names = [...currencies].sort().join(' and ');
     errors.push(
-      userError('CURRENCY_MISMATCH', `Items are priced in ${[...currencies].join(' and ')}.`, [
-        'input',
-        'items',
-      ]),
+      userError('CURRENCY_MISMATCH', `Items are priced in ${names}.`, ['input', 'items']),
     );
   }
   if (errors.length > 0) return { order: null, userErrors: errors };
@@ -243,7 +250,25 @@ export async function transitionOrder(
     .where(and(eq(orders.tenantId, tenantId), eq(orders.id, current.id)))
     .returning();
   if (transition === 'cancel') {
-    // Cancelling returns the order's units to stock.
+    // Cancelling returns the order's units to stock. The products are locked in id order
+    // first, as createOrder does, so a cancellation and an order can never deadlock.
+    await tx
+      .select({ id: products.id })
+      .from(products)
+      .where(
+        and(
+          eq(products.tenantId, tenantId),
+          inArray(
+            products.id,
+            tx
+              .select({ productId: orderItems.productId })
+              .from(orderItems)
+              .where(and(eq(orderItems.tenantId, tenantId), eq(orderItems.orderId, current.id))),
+          ),
+        ),
+      )
+      .orderBy(products.id)
+      .for('update');
     await tx.execute(sql`
       update ${products} set stock = ${products.stock} + returned.quantity
       from (

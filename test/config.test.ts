@@ -1,0 +1,232 @@
+/**
+ * loadConfig(env) is a pure function of the environment it is given, so it is tested directly:
+ * defaults, refusals that name the variable, production's safe defaults, and immutability.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Config, ConfigError, loadConfig } from '../src/config.ts';
+
+/** The ConfigError `loadConfig(env)` throws (fails the test when it does not throw one). */
+function configErrorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`expected loadConfig(${JSON.stringify(env)}) to throw a ConfigError`);
+}
+
+/** What production needs at the least; each test removes or breaks one of them. */
+const PRODUCTION: Record<string, string> = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://orders@db.internal:5432/orders',
+  JWT_ISSUER: 'https://id.example.com/',
+  JWT_AUDIENCE: 'orders-api',
+  JWT_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+};
+
+function without(env: Record<string, string>, name: string): Record<string, string> {
+  const { [name]: _removed, ...rest } = env;
+  return rest;
+}
+
+describe('defaults', () => {
+  it('starts a development server on the embedded database with nothing set', () => {
+    const dataDir = path.resolve('.data');
+    expect(loadConfig({})).toEqual({
+      env: 'development',
+      isProduction: false,
+      port: 4000,
+      host: '127.0.0.1',
+      dataDir,
+      database: { kind: 'pglite', dataDir: path.join(dataDir, 'pglite'), seedDemoData: true },
+      logLevel: 'info',
+      graphiql: true,
+      auth: {
+        issuer: 'orders-api-dev',
+        audience: 'orders-api',
+        algorithms: ['HS256'],
+        clockToleranceSeconds: 30,
+        keys: { kind: 'devKey', file: path.join(dataDir, 'dev-signing-key.json') },
+      },
+      pagination: { defaultSize: 20, maxSize: 100 },
+    } satisfies Config);
+  });
+
+  it('is silent under NODE_ENV=test', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('silent');
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ PORT: '', NODE_ENV: '', DATABASE_URL: '', LOG_LEVEL: '' });
+    expect([config.port, config.env, config.database.kind, config.logLevel]).toEqual([
+      4000,
+      'development',
+      'pglite',
+      'info',
+    ]);
+  });
+
+  it('reads the variables it is given', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/var/lib/orders',
+      DATABASE_URL: 'postgresql://app@localhost/orders',
+      DB_POOL_MAX: '25',
+      LOG_LEVEL: 'debug',
+      GRAPHIQL: '0',
+      JWT_CLOCK_TOLERANCE_SECONDS: '0',
+      PAGE_SIZE_DEFAULT: '10',
+      PAGE_SIZE_MAX: '50',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/orders',
+      database: { kind: 'postgres', url: 'postgresql://app@localhost/orders', poolMax: 25 },
+      logLevel: 'debug',
+      graphiql: false,
+      auth: { clockToleranceSeconds: 0, keys: { kind: 'devKey' } },
+      pagination: { defaultSize: 10, maxSize: 50 },
+    });
+  });
+});
+
+describe('a bad value stops the server with a ConfigError naming the variable', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['NODE_ENV', 'staging'],
+    ['DATABASE_URL', 'mysql://db.internal/orders'],
+    ['DATABASE_URL', 'db.internal:5432'],
+    ['JWT_CLOCK_TOLERANCE_SECONDS', '31'],
+    ['JWT_CLOCK_TOLERANCE_SECONDS', '-1'],
+    ['LOG_LEVEL', 'verbose'],
+    ['GRAPHIQL', 'yes'],
+    ['DB_POOL_MAX', '0'],
+    ['PAGE_SIZE_MAX', '101'],
+    ['JWT_ALGORITHMS', 'none'],
+    ['JWT_JWKS_URL', 'ftp://id.example.com/jwks.json'],
+  ])('%s=%s', (name, value) => {
+    const error = configErrorOf({ [name]: value });
+    expect(error.message).toMatch(new RegExp(`^Invalid configuration:\\n  ${name}: \\S`));
+  });
+
+  it('names every bad variable at once', () => {
+    const error = configErrorOf({ PORT: 'abc', NODE_ENV: 'staging', LOG_LEVEL: 'loud' });
+    const named = error.message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(':')[0]);
+    expect(named.sort()).toEqual(['LOG_LEVEL', 'NODE_ENV', 'PORT']);
+  });
+
+  it('refuses both JWT_JWKS_FILE and JWT_JWKS_URL', () => {
+    expect(
+      configErrorOf({ JWT_JWKS_FILE: 'jwks.json', JWT_JWKS_URL: 'https://id.example.com/jwks' })
+        .message,
+    ).toBe('Set only one of JWT_JWKS_FILE and JWT_JWKS_URL.');
+  });
+
+  it('refuses HS256 beside a JWKS', () => {
+    expect(
+      configErrorOf({ JWT_JWKS_FILE: 'jwks.json', JWT_ALGORITHMS: 'RS256,HS256' }).message,
+    ).toBe('JWT_ALGORITHMS: HS256 is only allowed with the development key.');
+  });
+
+  it('refuses a default page size above the maximum', () => {
+    expect(configErrorOf({ PAGE_SIZE_DEFAULT: '50', PAGE_SIZE_MAX: '40' }).message).toBe(
+      'PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX.',
+    );
+  });
+});
+
+describe('NODE_ENV=production', () => {
+  it('turns on the safe defaults when everything it needs is set', () => {
+    expect(loadConfig(PRODUCTION)).toMatchObject({
+      env: 'production',
+      isProduction: true,
+      graphiql: false,
+      logLevel: 'info',
+      database: { kind: 'postgres', url: PRODUCTION.DATABASE_URL, poolMax: 10 },
+      auth: {
+        issuer: 'https://id.example.com/',
+        audience: 'orders-api',
+        algorithms: ['RS256', 'ES256', 'EdDSA'],
+        keys: { kind: 'jwksUrl', url: PRODUCTION.JWT_JWKS_URL },
+      },
+    });
+  });
+
+  it('accepts a local JWKS file, resolved to an absolute path', () => {
+    const config = loadConfig({
+      ...without(PRODUCTION, 'JWT_JWKS_URL'),
+      JWT_JWKS_FILE: 'keys/jwks.json',
+    });
+    expect(config.auth.keys).toEqual({ kind: 'jwksFile', file: path.resolve('keys/jwks.json') });
+  });
+
+  it('refuses the development signing key', () => {
+    expect(configErrorOf(without(PRODUCTION, 'JWT_JWKS_URL')).message).toBe(
+      'NODE_ENV=production refuses the development signing key: set JWT_JWKS_FILE or JWT_JWKS_URL.',
+    );
+  });
+
+  it.each(['JWT_ISSUER', 'JWT_AUDIENCE', 'DATABASE_URL'])('requires %s', (name) => {
+    expect(configErrorOf(without(PRODUCTION, name)).message).toBe(
+      `${name} is required when NODE_ENV=production.`,
+    );
+  });
+
+  it.each(['true', '1'])('refuses GRAPHIQL=%s', (value) => {
+    expect(configErrorOf({ ...PRODUCTION, GRAPHIQL: value }).message).toBe(
+      'GRAPHIQL=true is refused when NODE_ENV=production.',
+    );
+  });
+
+  it('accepts GRAPHIQL=false', () => {
+    expect(loadConfig({ ...PRODUCTION, GRAPHIQL: 'false' }).graphiql).toBe(false);
+  });
+});
+
+describe('the loaded config', () => {
+  it('is frozen all the way down', () => {
+    const config = loadConfig(PRODUCTION);
+    for (const part of [
+      config,
+      config.database,
+      config.auth,
+      config.auth.algorithms,
+      config.auth.keys,
+      config.pagination,
+    ]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.auth as { issuer: string }).issuer = 'https://attacker.example';
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.auth.algorithms as string[]).push('HS256');
+    }).toThrow(TypeError);
+    expect(config.port).toBe(4000);
+    expect(config.auth.issuer).toBe('https://id.example.com/');
+  });
+
+  it('does not depend on process.env when an environment is passed', () => {
+    const before = process.env.PORT;
+    process.env.PORT = '1234';
+    try {
+      expect(loadConfig({}).port).toBe(4000);
+    } finally {
+      if (before === undefined) delete process.env.PORT;
+      else process.env.PORT = before;
+    }
+  });
+});

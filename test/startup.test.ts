@@ -1,0 +1,295 @@
+/**
+ * `npm start` as a user runs it: a real process on a real port, with the embedded database in
+ * a temporary DATA_DIR. First start seeds and prints the demo tokens; SIGTERM exits cleanly;
+ * a second start on the same DATA_DIR keeps the data and the signing key.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_TENANTS } from '../src/db/seed.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const STARTUP_TIMEOUT_MS = 60_000;
+const EXIT_TIMEOUT_MS = 20_000;
+
+const WHO_AM_I = /* GraphQL */ `
+  query WhoAmI {
+    viewer { user { username } tenant { id slug } }
+  }
+`;
+
+const CREATE_PRODUCT = /* GraphQL */ `
+  mutation CreateProduct($input: CreateProductInput!) {
+    createProduct(input: $input) {
+      product { id name }
+      userErrors { code message }
+    }
+  }
+`;
+
+const PRODUCT = /* GraphQL */ `
+  query Product($id: ID!) {
+    product(id: $id) { name }
+  }
+`;
+
+/** Every variable config.ts reads: the child gets exactly the ones each test sets. */
+const CONFIG_VARIABLES =
+  /^(NODE_ENV|PORT|HOST|DATABASE_URL|DATA_DIR|DB_POOL_MAX|LOG_LEVEL|GRAPHIQL|JWT_.*|PAGE_SIZE_.*|SEED_DEMO_DATA|REDIS_URL|PERSISTED_OPERATIONS)$/;
+
+/** The demo users as the banner lists them: `tenant/user` and role. */
+const DEMO_USERS = DEMO_TENANTS.flatMap((tenant) =>
+  tenant.users.map((user) => ({ name: `${tenant.slug}/${user.username}`, role: user.role })),
+);
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  /** Everything written to stdout so far, without terminal colours. */
+  stdout(): string;
+  stderr(): string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: ChildProcess[] = [];
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'orders-startup-'));
+});
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !CONFIG_VARIABLES.test(name)),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...inherited, PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    port,
+    stdout: () => stripVTControlCharacters(stdout),
+    stderr: () => stripVTControlCharacters(stderr),
+    exit,
+  };
+}
+
+/** Resolves once stdout matches `pattern`; fails on exit or after STARTUP_TIMEOUT_MS. */
+async function waitForOutput(server: Server, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (!pattern.test(server.stdout())) {
+    const { exitCode, signalCode } = server.child;
+    if (exitCode !== null || signalCode !== null || Date.now() > deadline) {
+      throw new Error(
+        `server ${exitCode !== null || signalCode !== null ? `exited (${exitCode ?? signalCode})` : 'timed out'} before printing ${pattern}\n` +
+          `--- stdout\n${server.stdout()}\n--- stderr\n${server.stderr()}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stopServer(server: Server) {
+  server.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no exit after SIGTERM')), EXIT_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([server.exit, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The `tenant/user → token` lines of the banner. */
+function bannerTokens(stdout: string) {
+  return [...stdout.matchAll(/^ {4}(\S+\/\S+) +(admin|member|viewer) +Bearer (\S+)$/gm)].map(
+    ([, name, role, token]) => ({ name: name!, role: role!, token: token! }),
+  );
+}
+
+async function graphql(
+  server: Server,
+  query: string,
+  variables: Record<string, unknown>,
+  token: string,
+) {
+  const response = await fetch(`http://127.0.0.1:${server.port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+const development = () => ({ NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dataDir });
+const LAST_BANNER_LINE = /^ {4}globex\/frank +viewer +Bearer \S+$/m;
+/**
+ * The log line of the same moment. Logs go through pino-pretty's worker thread and may reach
+ * stdout after the banner; a "seeded" line, logged earlier on the same stream, is there by then.
+ */
+const READY_LOG = /Orders API ready/;
+
+describe('first start on an empty DATA_DIR', () => {
+  let server: Server;
+  let tokens: ReturnType<typeof bannerTokens>;
+
+  beforeAll(async () => {
+    server = await startServer(development());
+    await waitForOutput(server, LAST_BANNER_LINE);
+    await waitForOutput(server, READY_LOG);
+    tokens = bannerTokens(server.stdout());
+  }, STARTUP_TIMEOUT_MS + 10_000);
+
+  it('prints where the API and GraphiQL are', () => {
+    const url = `http://localhost:${server.port}/graphql`;
+    expect(server.stdout()).toContain(`  Orders API on ${url}\n`);
+    expect(server.stdout()).toContain(`  GraphiQL:  open ${url} in a browser`);
+  });
+
+  it('prints a development token for each of the six demo users', () => {
+    expect(tokens.map(({ name, role }) => ({ name, role }))).toEqual(DEMO_USERS);
+    expect(new Set(tokens.map(({ token }) => token)).size).toBe(6);
+  });
+
+  it('seeds the demo data into the embedded database', () => {
+    expect(server.stdout()).toContain('seeded the demo data into the embedded database');
+  });
+
+  it('accepts each printed token as the user it is printed for', async () => {
+    for (const { name, token } of tokens) {
+      const [slug, username] = name.split('/');
+      const tenant = DEMO_TENANTS.find((candidate) => candidate.slug === slug);
+      const response = await graphql(server, WHO_AM_I, {}, token);
+      expect(response).toEqual({
+        status: 200,
+        body: { data: { viewer: { user: { username }, tenant: { id: tenant?.id, slug } } } },
+      });
+    }
+  });
+
+  it('serves GraphiQL to a browser on GET /graphql', async () => {
+    const response = await fetch(`http://127.0.0.1:${server.port}/graphql`, {
+      headers: { accept: 'text/html' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await response.text()).toContain('<title>Orders API</title>');
+  });
+
+  it('exits with code 0 on SIGTERM', async () => {
+    expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('a restart on the same DATA_DIR', () => {
+  let server: Server;
+  let aliceToken: string;
+  let productId: string;
+
+  beforeAll(
+    async () => {
+      // Written by a first run, read back by the second.
+      const first = await startServer(development());
+      await waitForOutput(first, LAST_BANNER_LINE);
+      aliceToken = bannerTokens(first.stdout()).find(({ name }) => name === 'acme/alice')!.token;
+      const created = await graphql(
+        first,
+        CREATE_PRODUCT,
+        { input: { name: 'Kept across restarts', price: { amount: 1250, currency: 'EUR' } } },
+        aliceToken,
+      );
+      expect(created.body.data.createProduct.userErrors).toEqual([]);
+      productId = created.body.data.createProduct.product.id;
+      expect(await stopServer(first)).toEqual({ code: 0, signal: null });
+
+      server = await startServer(development());
+      await waitForOutput(server, LAST_BANNER_LINE);
+      await waitForOutput(server, READY_LOG);
+    },
+    2 * STARTUP_TIMEOUT_MS + 30_000,
+  );
+
+  it('does not seed again', () => {
+    expect(server.stdout()).not.toContain('seeded');
+    expect(server.stdout()).toContain(`  Orders API on http://localhost:${server.port}/graphql\n`);
+  });
+
+  it('keeps the data written before the restart', async () => {
+    const response = await graphql(server, PRODUCT, { id: productId }, aliceToken);
+    expect(response).toEqual({
+      status: 200,
+      body: { data: { product: { name: 'Kept across restarts' } } },
+    });
+  });
+
+  it('keeps the tenants and the signing key: a token from the previous run still works', async () => {
+    const response = await graphql(server, WHO_AM_I, {}, aliceToken);
+    expect(response.body).toEqual({
+      data: {
+        viewer: { user: { username: 'alice' }, tenant: { id: DEMO_TENANTS[0]!.id, slug: 'acme' } },
+      },
+    });
+  });
+
+  it('exits with code 0 on SIGTERM', async () => {
+    expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('a bad configuration', () => {
+  it(
+    'stops the server with exit code 1 and a message naming the variable, without a stack trace',
+    async () => {
+      const server = await startServer({ ...development(), PORT: 'not-a-port' });
+      const { code } = await Promise.race([
+        server.exit,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('still running')), STARTUP_TIMEOUT_MS),
+        ),
+      ]);
+      expect(code).toBe(1);
+      expect(server.stderr()).toMatch(/^Invalid configuration:\n {2}PORT: .+\n$/);
+      expect(server.stdout()).toBe('');
+    },
+    STARTUP_TIMEOUT_MS + 10_000,
+  );
+});
