@@ -8,6 +8,7 @@ import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import type { AppContext } from './context.ts';
 import { createErrorMask } from './errors.ts';
 import { graphiqlTabs } from './http/graphiql-examples.ts';
+import { yogaLogger } from './logger.ts';
 import { createPlugins, type PipelineDeps } from './plugins/index.ts';
 import { requestIdOf } from './plugins/request-id.ts';
 import { schema } from './schema/index.ts';
@@ -24,10 +25,12 @@ export function createApp(deps: AppDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
-    logging: config.logLevel === 'silent' ? false : logger,
+    logging: yogaLogger(logger),
     context: ({ request }) => ({ config, requestId: requestIdOf(request), viewer: null }),
     maskedErrors: {
-      maskError: createErrorMask((error) => logger.error({ err: error }, 'unexpected error')),
+      maskError: createErrorMask((cause, path) =>
+        logger.error({ err: cause, path }, 'unexpected error'),
+      ),
     },
     graphiql: config.graphiql
       ? {

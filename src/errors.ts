@@ -53,58 +53,59 @@ export function unauthenticated(message = 'Authentication is required.'): GraphQ
 }
 
 /**
- * Yoga's error mask. Errors we raised on purpose (a GraphQLError with a stable code) pass
- * through; a Pothos argument-validation error is the caller's mistake (BAD_USER_INPUT);
- * everything else is an unexpected failure: logged in full here, and sent to the client as
- * INTERNAL_SERVER_ERROR with no message, stack, SQL or constraint name.
+ * Yoga's error mask. Errors we raised on purpose (with a stable code) pass through; errors
+ * that are the caller's mistake (graphql-js's syntax, validation and variable errors, Pothos
+ * argument validation) pass through with BAD_USER_INPUT where they have no code; anything
+ * else is an unexpected failure, sent as INTERNAL_SERVER_ERROR with no message, stack, SQL
+ * or constraint name; the mask logs those (with the request id: see logger.ts).
  */
-export function createErrorMask(log: (error: unknown) => void) {
-  return (error: unknown, _message: string): Error => {
-    const graphqlError = error instanceof GraphQLError ? error : null;
-    const original = graphqlError?.originalError ?? error;
-    if (original instanceof GraphQLError && typeof original.extensions.code === 'string') {
-      return graphqlError && graphqlError !== original
-        ? new GraphQLError(original.message, {
-            nodes: graphqlError.nodes,
-            path: graphqlError.path,
-            extensions: original.extensions,
-          })
-        : original;
+export function createErrorMask(
+  logUnexpected: (cause: unknown, path?: readonly (string | number)[]) => void,
+) {
+  return (error: unknown): Error => {
+    const masked = maskError(error);
+    if (masked.extensions.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+      const located = error instanceof GraphQLError ? error : undefined;
+      logUnexpected(rootCause(located?.originalError ?? error), located?.path);
     }
-    if (
-      graphqlError &&
-      !graphqlError.path &&
-      (!graphqlError.originalError || graphqlError.originalError instanceof GraphQLError)
-    ) {
-      // Fix: graphql-js's request errors, raised before execution (no path): a missing or
-      // mistyped variable, an unknown operation name. Variable coercion wraps the scalar's own
-      // GraphQLError as originalError, so it used to be masked as INTERNAL_SERVER_ERROR; all
-      // of them lacked a code. The caller's mistake: kept as is (with the executor's HTTP 400)
-      // and given a stable code.
-      return new GraphQLError(graphqlError.message, {
-        nodes: graphqlError.nodes,
-        source: graphqlError.source,
-        positions: graphqlError.positions,
-        extensions: { ...graphqlError.extensions, code: ErrorCode.BAD_USER_INPUT },
-      });
-    }
-    if (graphqlError && !graphqlError.originalError) {
-      // Raised by graphql-js itself before or during execution: syntax, validation,
-      // variable coercion. The message is meant for the client.
-      return graphqlError;
-    }
-    if (original instanceof Error && original.name === 'PothosValidationError') {
-      return new GraphQLError(original.message, {
-        nodes: graphqlError?.nodes,
-        path: graphqlError?.path,
-        extensions: { code: ErrorCode.BAD_USER_INPUT },
-      });
-    }
-    log(original);
-    return new GraphQLError('Unexpected error.', {
-      nodes: graphqlError?.nodes,
-      path: graphqlError?.path,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-    });
+    return masked;
   };
+}
+
+/**
+ * The error at the bottom of a `cause` chain: for a failed query that is the database's own
+ * error (message and SQLSTATE), not Drizzle's wrapper, whose message repeats the statement
+ * and its parameters — personal data that does not belong in logs.
+ */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 10 && current instanceof Error && current.cause; depth++) {
+    current = current.cause;
+  }
+  return current;
+}
+
+function maskError(error: unknown): GraphQLError {
+  if (!(error instanceof GraphQLError)) return internalError(undefined);
+  // graphql-js copies a thrown GraphQLError's extensions onto the located error it wraps it in.
+  if (typeof error.extensions.code === 'string') return error;
+  const original = error.originalError;
+  const isClientMistake =
+    // Raised by graphql-js itself: syntax, validation.
+    original === undefined ||
+    // Variable coercion wraps the scalar's own GraphQLError; it happens before execution,
+    // so the error has no path.
+    (original instanceof GraphQLError && error.path === undefined) ||
+    original.name === 'PothosValidationError';
+  if (!isClientMistake) return internalError(error);
+  (error.extensions as Record<string, unknown>).code = ErrorCode.BAD_USER_INPUT;
+  return error;
+}
+
+function internalError(located: GraphQLError | undefined): GraphQLError {
+  return new GraphQLError('Unexpected error.', {
+    nodes: located?.nodes,
+    path: located?.path,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  });
 }

@@ -10,11 +10,9 @@ import {
   type OrderRow,
   orderItems,
   orders,
-  type ProductRow,
   products,
   type TenantRow,
   tenants,
-  type UserRow,
   users,
 } from '../db/schema.ts';
 
@@ -29,41 +27,25 @@ export async function loadTenants(
   return tx.select().from(tenants).where(eq(tenants.id, tenantId));
 }
 
-export async function loadUsers(
-  tx: Db,
-  tenantId: string | null,
-  ids: readonly string[],
-): Promise<UserRow[]> {
-  if (!tenantId) return [];
-  return tx
-    .select()
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), inArray(users.id, [...ids])));
+/** A loader of one tenant table by id: what users, products and orders have in common. */
+function byIdInTenant<Table extends typeof users | typeof products | typeof orders>(table: Table) {
+  return async (
+    tx: Db,
+    tenantId: string | null,
+    ids: readonly string[],
+  ): Promise<Table['$inferSelect'][]> => {
+    if (!tenantId) return [];
+    const rows = await tx
+      .select()
+      .from(table as typeof users)
+      .where(and(eq(table.tenantId, tenantId), inArray(table.id, [...ids])));
+    return rows as Table['$inferSelect'][];
+  };
 }
 
-export async function loadProducts(
-  tx: Db,
-  tenantId: string | null,
-  ids: readonly string[],
-): Promise<ProductRow[]> {
-  if (!tenantId) return [];
-  return tx
-    .select()
-    .from(products)
-    .where(and(eq(products.tenantId, tenantId), inArray(products.id, [...ids])));
-}
-
-export async function loadOrders(
-  tx: Db,
-  tenantId: string | null,
-  ids: readonly string[],
-): Promise<OrderRow[]> {
-  if (!tenantId) return [];
-  return tx
-    .select()
-    .from(orders)
-    .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, [...ids])));
-}
+export const loadUsers = byIdInTenant(users);
+export const loadProducts = byIdInTenant(products);
+export const loadOrders = byIdInTenant(orders);
 
 /**
  * Order items carry their order's currency, which their prices are in, and its customer,

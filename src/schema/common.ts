@@ -3,7 +3,7 @@
  * that mutation payloads carry for business and validation failures.
  */
 import type { Currency } from '../db/schema.ts';
-import { builder } from './builder.ts';
+import { type BuilderTypes, builder } from './builder.ts';
 
 export const CurrencyEnum = builder.enumType('Currency', {
   description: 'ISO 4217 currency of an amount. Amounts are in minor units (cents, paise).',
@@ -117,4 +117,28 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
 
 export function userError(code: UserErrorCode, message: string, field?: string[]): UserErrorShape {
   return { code, message, field: field ?? null };
+}
+
+/** The CONFLICT user error of a stale `expectedVersion`, naming the current version. */
+export function versionConflict(
+  kind: 'product' | 'order',
+  expected: number | null | undefined,
+  current: number,
+): UserErrorShape {
+  return userError(
+    'CONFLICT',
+    `The ${kind} changed: expected version ${expected}, current version is ${current}.`,
+    ['input', 'expectedVersion'],
+  );
+}
+
+/** The `userErrors` field every mutation payload has. */
+export function userErrorsField<Payload extends { userErrors: UserErrorShape[] }>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, Payload>,
+) {
+  return t.field({
+    type: [UserError],
+    description: 'Why the input was refused; empty on success.',
+    resolve: (payload) => payload.userErrors,
+  });
 }

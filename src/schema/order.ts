@@ -18,7 +18,13 @@ import {
 import { inSavepoint } from '../services/mutation.ts';
 import { createOrder, type OrderOutcome, transitionOrder } from '../services/orders.ts';
 import { type BuilderTypes, builder } from './builder.ts';
-import { Money, OrderDirectionEnum, OrderStatusEnum, UserError, userError } from './common.ts';
+import {
+  Money,
+  OrderDirectionEnum,
+  OrderStatusEnum,
+  userError,
+  userErrorsField,
+} from './common.ts';
 import { keysetConnection, planKeysetPage } from './pagination.ts';
 import { Product } from './product.ts';
 import { User } from './user.ts';
@@ -272,11 +278,7 @@ function orderPayloadOptions(name: string, description: string) {
         description: 'The order after the change; on CONFLICT or INVALID_STATE, its current state.',
         resolve: (payload: OrderOutcome) => payload.order,
       }),
-      userErrors: t.field({
-        type: [UserError],
-        description: 'Why the input was refused; empty on success.',
-        resolve: (payload: OrderOutcome) => payload.userErrors,
-      }),
+      userErrors: userErrorsField(t),
     }),
   };
 }

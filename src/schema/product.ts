@@ -16,8 +16,8 @@ import {
   Money,
   MoneyInput,
   OrderDirectionEnum,
-  UserError,
   userError,
+  userErrorsField,
 } from './common.ts';
 import { keysetConnection } from './pagination.ts';
 import { requireViewer, tenantIdOf } from './viewer-access.ts';
@@ -180,11 +180,7 @@ builder.relayMutationField(
         description: 'The new product; null when there are userErrors.',
         resolve: (payload) => payload.product,
       }),
-      userErrors: t.field({
-        type: [UserError],
-        description: 'Why the input was refused; empty on success.',
-        resolve: (payload) => payload.userErrors,
-      }),
+      userErrors: userErrorsField(t),
     }),
   },
 );
@@ -231,11 +227,7 @@ builder.relayMutationField(
           'The product after the update; on CONFLICT, its current state so you can retry.',
         resolve: (payload) => payload.product,
       }),
-      userErrors: t.field({
-        type: [UserError],
-        description: 'Why the input was refused; empty on success.',
-        resolve: (payload) => payload.userErrors,
-      }),
+      userErrors: userErrorsField(t),
     }),
   },
 );

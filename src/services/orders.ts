@@ -16,7 +16,7 @@ import {
   products,
 } from '../db/schema.ts';
 import { isIdOf, newId } from '../ids.ts';
-import { type UserErrorShape, userError } from '../schema/common.ts';
+import { type UserErrorShape, userError, versionConflict } from '../schema/common.ts';
 import { cleanMultiline, textLength } from '../validation.ts';
 
 export const ORDER_LIMITS = {
@@ -227,13 +227,7 @@ export async function transitionOrder(
   if (input.expectedVersion != null && current.version !== input.expectedVersion) {
     return {
       order: current,
-      userErrors: [
-        userError(
-          'CONFLICT',
-          `The order changed: expected version ${input.expectedVersion}, current version is ${current.version}.`,
-          ['input', 'expectedVersion'],
-        ),
-      ],
+      userErrors: [versionConflict('order', input.expectedVersion, current.version)],
     };
   }
   if (!(from as readonly OrderStatus[]).includes(current.status)) {

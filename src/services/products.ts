@@ -6,7 +6,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type Currency, MAX_MONEY_CENTS, type ProductRow, products } from '../db/schema.ts';
 import { newId } from '../ids.ts';
-import { type UserErrorShape, userError } from '../schema/common.ts';
+import { type UserErrorShape, userError, versionConflict } from '../schema/common.ts';
 import { cleanLine, cleanMultiline, textLength } from '../validation.ts';
 
 export interface ProductFieldsInput {
@@ -133,12 +133,6 @@ export async function updateProduct(
   }
   return {
     product: current,
-    userErrors: [
-      userError(
-        'CONFLICT',
-        `The product changed: expected version ${input.expectedVersion}, current version is ${current.version}.`,
-        ['input', 'expectedVersion'],
-      ),
-    ],
+    userErrors: [versionConflict('product', input.expectedVersion, current.version)],
   };
 }

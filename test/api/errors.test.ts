@@ -3,10 +3,10 @@
  * failures, GraphQL-over-HTTP status codes for malformed requests, and the health endpoints.
  */
 import { sql } from 'drizzle-orm';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
+import { createLogger } from '../../src/logger.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 
@@ -131,7 +131,10 @@ describe('an unexpected failure', () => {
       config: t.config,
       database: t.database,
       verifier: await createTokenVerifier(t.config.auth),
-      logger: pino({ level: 'error' }, { write: (line: string) => void logged.push(line) }),
+      logger: createLogger(
+        { logLevel: 'error', env: 'test' },
+        { write: (line: string) => void logged.push(line) },
+      ),
     });
     // A table the resolvers need goes missing: the database error must not reach the client.
     await t.database.db.execute(sql`alter table products rename to products_x`);
@@ -173,6 +176,9 @@ describe('an unexpected failure', () => {
       errors: [{ message: 'Unexpected error.', path: ['products'] }],
     });
     expect(logged.join('\n')).toContain('relation \\"products\\" does not exist');
+    // The log line names the request, so the client's requestId leads to it.
+    const requestId = response.headers.get('x-request-id');
+    expect(logged.some((line) => JSON.parse(line).requestId === requestId)).toBe(true);
   });
 });
 
@@ -290,7 +296,7 @@ describe('health endpoints', () => {
       config: t.config,
       database,
       verifier: await createTokenVerifier(t.config.auth),
-      logger: pino({ level: 'silent' }),
+      logger: createLogger({ logLevel: 'silent', env: 'test' }),
     });
     expect((await app.fetch('http://localhost/readyz')).status).toBe(503);
     expect((await app.fetch('http://localhost/healthz')).status).toBe(200);
