@@ -42,20 +42,17 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
         let executed: Awaited<ReturnType<typeof executeFn>> | undefined;
         return countStatements(counter, async () => {
           try {
-            return await options.database.db.transaction(
-              async (tx) => {
-                await tx.execute(
-                  sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`,
-                );
-                Object.assign(context, { tx });
-                executed = await executeFn(args);
-                return executed;
-              },
-              {
-                isolationLevel: 'read committed',
-                accessMode: readOnly ? 'read only' : 'read write',
-              },
-            );
+            return await options.database.db.transaction(async (tx) => {
+              // One round trip sets up the whole transaction: the tenant, the role RLS
+              // applies to, and read-only for queries. (Drizzle's own transaction options
+              // would add a SET TRANSACTION statement; READ COMMITTED is the default.)
+              await tx.execute(
+                sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true), set_config('transaction_read_only', ${readOnly ? 'on' : 'off'}, true)`,
+              );
+              Object.assign(context, { tx });
+              executed = await executeFn(args);
+              return executed;
+            });
           } catch (error) {
             // Fix: a statement that failed during a query aborts the transaction; PostgreSQL
             // then answers COMMIT with ROLLBACK, which PGlite (not postgres.js) turns into an

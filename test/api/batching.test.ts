@@ -1,9 +1,9 @@
 /**
  * DataLoader batching, pinned by the number of SQL statements a request sends (the
- * X-SQL-Statements header). Every request runs in one transaction whose first two statements
- * are always the same:
- *   1. `set transaction isolation level read committed read only` (Drizzle's transaction config)
- *   2. `select set_config('app.tenant_id', …), set_config('role', …)` (tenant + RLS role)
+ * X-SQL-Statements header). Every request runs in one transaction whose first statement is
+ * always the same:
+ *   1. `select set_config('app.tenant_id', …), set_config('role', …),
+ *      set_config('transaction_read_only', …)` (tenant, RLS role, read-only for queries)
  * BEGIN and COMMIT are sent by the driver itself and are not counted. What follows is one
  * statement per level of the query, however many rows each level has: a statement count that
  * grows with `first` would mean one query per row (N+1).
@@ -159,7 +159,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('orders with customers, items and products', () => {
-  it('costs 6 statements for a page of 50 orders', async () => {
+  it('costs 5 statements for a page of 50 orders', async () => {
     const response = await t.graphql(ORDERS_WITH_RELATIONS, { first: 50 }, { as: 'acme/alice' });
     expect(response.body.errors).toBeUndefined();
     const nodes = response.body.data!.orders.nodes as OrderNode[];
@@ -168,36 +168,36 @@ describe('orders with customers, items and products', () => {
     // row at any level would show up as dozens of statements.
     expect(new Set(nodes.map((order) => order.customer.username)).size).toBeGreaterThan(1);
     expect(nodes.flatMap((order) => order.items).length).toBeGreaterThan(50);
-    // 1 set transaction, 2 set_config, 3 orders page, 4 customers (users by id),
-    // 5 items of the 50 orders, 6 products of those items.
-    expect(response.sqlStatements).toBe(6);
+    // 1 set_config, 2 orders page, 3 customers (users by id),
+    // 4 items of the 50 orders, 5 products of those items.
+    expect(response.sqlStatements).toBe(5);
   });
 
-  it('costs the same 6 statements for a page of 5', async () => {
+  it('costs the same 5 statements for a page of 5', async () => {
     const fifty = await t.graphql(ORDERS_WITH_RELATIONS, { first: 50 }, { as: 'acme/alice' });
     const five = await t.graphql(ORDERS_WITH_RELATIONS, { first: 5 }, { as: 'acme/alice' });
     expect(five.body.data!.orders.nodes).toEqual(fifty.body.data!.orders.nodes.slice(0, 5));
-    expect(five.sqlStatements).toBe(6);
+    expect(five.sqlStatements).toBe(5);
     expect(fifty.sqlStatements).toBe(five.sqlStatements);
   });
 
-  it('costs 6 statements for every page size up to the maximum of 100', async () => {
+  it('costs 5 statements for every page size up to the maximum of 100', async () => {
     const all = await t.graphql(ORDERS_WITH_RELATIONS, { first: 100 }, { as: 'acme/alice' });
     expect(all.body.data!.orders.nodes).toHaveLength(SEEDED_ORDERS + EXTRA_ORDERS);
-    expect(all.sqlStatements).toBe(6);
+    expect(all.sqlStatements).toBe(5);
   });
 
   it('does not share loaders between requests: a repeated request costs the same', async () => {
     const first = await t.graphql(ORDERS_WITH_RELATIONS, { first: 20 }, { as: 'acme/alice' });
     const second = await t.graphql(ORDERS_WITH_RELATIONS, { first: 20 }, { as: 'acme/alice' });
     expect(second.body).toEqual(first.body);
-    expect(first.sqlStatements).toBe(6);
-    expect(second.sqlStatements).toBe(6);
+    expect(first.sqlStatements).toBe(5);
+    expect(second.sqlStatements).toBe(5);
   });
 });
 
 describe('users with their orders (User.orders, loaded by path)', () => {
-  it("loads every user's first 3 orders in one statement: 6 in all", async () => {
+  it("loads every user's first 3 orders in one statement: 5 in all", async () => {
     const response = await t.graphql(USERS_WITH_ORDERS, { first: 10 }, { as: 'acme/alice' });
     expect(response.body.errors).toBeUndefined();
     const users = response.body.data!.users.nodes as {
@@ -209,9 +209,9 @@ describe('users with their orders (User.orders, loaded by path)', () => {
       t.ids.users['acme/bob'],
       t.ids.users['acme/carol'],
     ]);
-    // 1 set transaction, 2 set_config, 3 users page, 4 the orders of all 3 users (one
-    // window-function query), 5 items of those orders, 6 products of those items.
-    expect(response.sqlStatements).toBe(6);
+    // 1 set_config, 2 users page, 3 the orders of all 3 users (one
+    // window-function query), 4 items of those orders, 5 products of those items.
+    expect(response.sqlStatements).toBe(5);
 
     // Each user's batched page is exactly that user's own first page of orders.
     for (const user of users) {
@@ -225,15 +225,15 @@ describe('users with their orders (User.orders, loaded by path)', () => {
     }
   });
 
-  it('costs the same 6 statements for one user', async () => {
+  it('costs the same 5 statements for one user', async () => {
     const response = await t.graphql(USERS_WITH_ORDERS, { first: 1 }, { as: 'acme/alice' });
     expect(response.body.data!.users.nodes).toHaveLength(1);
-    expect(response.sqlStatements).toBe(6);
+    expect(response.sqlStatements).toBe(5);
   });
 });
 
 describe('viewer orders', () => {
-  it("costs 3 statements and lists the caller's own orders", async () => {
+  it("costs 2 statements and lists the caller's own orders", async () => {
     const response = await t.graphql(VIEWER_ORDERS, {}, { as: 'acme/alice' });
     const own = await t.graphql(
       ORDERS_OF_CUSTOMER,
@@ -243,8 +243,8 @@ describe('viewer orders', () => {
     const ownIds = (own.body.data!.orders.nodes as OrderNode[]).map((order) => ({ id: order.id }));
     expect(ownIds.length).toBeGreaterThan(0);
     expect(response.body).toEqual({ data: { viewer: { orders: { nodes: ownIds } } } });
-    // 1 set transaction, 2 set_config, 3 the viewer's orders page.
-    expect(response.sqlStatements).toBe(3);
+    // 1 set_config, 2 the viewer's orders page.
+    expect(response.sqlStatements).toBe(2);
   });
 });
 
@@ -255,25 +255,25 @@ describe('node and nodes', () => {
     orderIds = (response.body.data!.orders.nodes as OrderNode[]).map((order) => order.id);
   });
 
-  it('costs 6 statements for one order with its customer, items and products', async () => {
+  it('costs 5 statements for one order with its customer, items and products', async () => {
     const response = await t.graphql(NODE_ORDER, { id: orderIds[0] }, { as: 'acme/alice' });
     expect(response.body.data!.node.id).toBe(orderIds[0]);
-    // 1 set transaction, 2 set_config, 3 the order by id, 4 its customer, 5 its items,
-    // 6 their products.
-    expect(response.sqlStatements).toBe(6);
+    // 1 set_config, 2 the order by id, 3 its customer, 4 its items,
+    // 5 their products.
+    expect(response.sqlStatements).toBe(5);
   });
 
-  it('costs the same 6 statements for 20 orders as for 2', async () => {
+  it('costs the same 5 statements for 20 orders as for 2', async () => {
     const many = await t.graphql(NODES_ORDERS, { ids: orderIds }, { as: 'acme/alice' });
     const two = await t.graphql(NODES_ORDERS, { ids: orderIds.slice(0, 2) }, { as: 'acme/alice' });
     expect((many.body.data!.nodes as OrderNode[]).map((node) => node.id)).toEqual(orderIds);
     expect(two.body.data!.nodes).toEqual(many.body.data!.nodes.slice(0, 2));
-    // 1 set transaction, 2 set_config, 3 the orders by id, 4 customers, 5 items, 6 products.
-    expect(many.sqlStatements).toBe(6);
-    expect(two.sqlStatements).toBe(6);
+    // 1 set_config, 2 the orders by id, 3 customers, 4 items, 5 products.
+    expect(many.sqlStatements).toBe(5);
+    expect(two.sqlStatements).toBe(5);
   });
 
-  it("costs 7 statements for an order, its customer, and the customer's orders", async () => {
+  it("costs 6 statements for an order, its customer, and the customer's orders", async () => {
     const response = await t.graphql(
       NODE_ORDER_WITH_CUSTOMER_ORDERS,
       { id: orderIds[0] },
@@ -281,8 +281,8 @@ describe('node and nodes', () => {
     );
     expect(response.body.errors).toBeUndefined();
     expect(response.body.data!.node.customer.orders.nodes).toHaveLength(3);
-    // 1 set transaction, 2 set_config, 3 the order by id, 4 its customer, 5 the customer's
-    // orders page, 6 items of those orders, 7 their products.
-    expect(response.sqlStatements).toBe(7);
+    // 1 set_config, 2 the order by id, 3 its customer, 4 the customer's
+    // orders page, 5 items of those orders, 6 their products.
+    expect(response.sqlStatements).toBe(6);
   });
 });
