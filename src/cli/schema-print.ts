@@ -2,11 +2,11 @@
  * `npm run schema:print`: writes schema.graphql from the code. `--check` exits 1 when the
  * committed file differs (CI and a test use the same comparison).
  */
-import { realpathSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printSchemaSdl } from '../schema/index.ts';
+import { isEntryPoint } from './entry-point.ts';
 
 export const SCHEMA_FILE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -28,18 +28,8 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
 // Fix: this ran on import, so importing SCHEMA_FILE (as a drift test would) rewrote
 // schema.graphql from the code first, and the drift check could never fail.
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -5,8 +5,6 @@
  * embedded PGlite database cannot be opened while the server runs); other users are looked up
  * when DATABASE_URL names a PostgreSQL server.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { and, eq, sql } from 'drizzle-orm';
 import { loadOrCreateDevKey, signDevToken } from '../auth/dev-key.ts';
@@ -15,6 +13,7 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { type Role, tenants, users } from '../db/schema.ts';
 import { DEMO_TENANTS } from '../db/seed.ts';
+import { isEntryPoint } from './entry-point.ts';
 
 export const DEFAULT_TTL_SECONDS = 15 * 60;
 export const MAX_TTL_SECONDS = 24 * 60 * 60;
@@ -245,16 +244,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

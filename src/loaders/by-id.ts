@@ -3,7 +3,7 @@
  * missing ids are simply absent: the loadable refs declare `toKey` and `sort: true`, so the
  * dataloader plugin puts results in key order and fills the gaps with null.
  */
-import { and, eq, getTableColumns, inArray } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import {
   type OrderItemRow,
@@ -62,17 +62,21 @@ const itemWithCurrency = {
   orderCustomerId: orders.customerId,
 };
 
+function selectItems(tx: Db, tenantId: string, which: SQL) {
+  return tx
+    .select(itemWithCurrency)
+    .from(orderItems)
+    .innerJoin(orders, eq(orders.id, orderItems.orderId))
+    .where(and(eq(orderItems.tenantId, tenantId), which));
+}
+
 export async function loadOrderItems(
   tx: Db,
   tenantId: string | null,
   ids: readonly string[],
 ): Promise<OrderItemWithCurrency[]> {
   if (!tenantId) return [];
-  return tx
-    .select(itemWithCurrency)
-    .from(orderItems)
-    .innerJoin(orders, eq(orders.id, orderItems.orderId))
-    .where(and(eq(orderItems.tenantId, tenantId), inArray(orderItems.id, [...ids])));
+  return selectItems(tx, tenantId, inArray(orderItems.id, [...ids]));
 }
 
 /** All items of the given orders, flat; the caller groups them by `orderId`. */
@@ -82,10 +86,8 @@ export async function loadItemsOfOrders(
   orderIds: readonly string[],
 ): Promise<OrderItemWithCurrency[]> {
   if (!tenantId) return [];
-  return tx
-    .select(itemWithCurrency)
-    .from(orderItems)
-    .innerJoin(orders, eq(orders.id, orderItems.orderId))
-    .where(and(eq(orderItems.tenantId, tenantId), inArray(orderItems.orderId, [...orderIds])))
-    .orderBy(orderItems.orderId, orderItems.id);
+  return selectItems(tx, tenantId, inArray(orderItems.orderId, [...orderIds])).orderBy(
+    orderItems.orderId,
+    orderItems.id,
+  );
 }
