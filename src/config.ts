@@ -5,12 +5,23 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import type { Plan } from './db/schema.ts';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
   .transform((value) => value === 'true' || value === '1');
 
 const positiveInt = z.coerce.number().int().positive();
+
+/** A leaky bucket as `SIZE/RESTORE_RATE`, e.g. `2000/100`: holds 2000, refills 100 per second. */
+const bucketSpec = z
+  .string()
+  .regex(/^\d+\/\d+(\.\d+)?$/, 'must be SIZE/RESTORE_RATE, e.g. 2000/100')
+  .transform((value) => {
+    const [size, restoreRate] = value.split('/').map(Number) as [number, number];
+    return { size, restoreRate };
+  })
+  .refine((bucket) => bucket.size > 0 && bucket.restoreRate > 0, 'both numbers must be positive');
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -37,6 +48,31 @@ const EnvSchema = z.object({
   PAGE_SIZE_DEFAULT: positiveInt.max(100).default(20),
   PAGE_SIZE_MAX: positiveInt.max(100).default(100),
   SEED_DEMO_DATA: booleanFromEnv.optional(),
+  // Operation limits, checked before any resolver runs.
+  MAX_DOCUMENT_SIZE: positiveInt.default(15_000),
+  MAX_TOKENS: positiveInt.default(1_000),
+  MAX_DEPTH: positiveInt.default(10),
+  MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+  MAX_ROOT_FIELDS: positiveInt.default(10),
+  MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  BATCHING: booleanFromEnv.default(false),
+  MAX_BATCH_OPERATIONS: positiveInt.max(100).default(10),
+  // Cost analysis and the per-viewer cost budget.
+  MAX_COST: positiveInt.default(1_000),
+  BUDGET_FREE: bucketSpec.default({ size: 1_000, restoreRate: 50 }),
+  BUDGET_PRO: bucketSpec.default({ size: 2_000, restoreRate: 100 }),
+  BUDGET_ENTERPRISE: bucketSpec.default({ size: 10_000, restoreRate: 500 }),
+  BUDGET_ANONYMOUS: bucketSpec.default({ size: 1_000, restoreRate: 50 }),
+  TRUSTED_PROXIES: z
+    .string()
+    .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])))
+    .default([]),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_FAILURE_MODE: z.enum(['open', 'closed']).default('closed'),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -65,6 +101,35 @@ export interface Config {
       | { readonly kind: 'jwksUrl'; readonly url: string };
   };
   readonly pagination: { readonly defaultSize: number; readonly maxSize: number };
+  /** Checked before execution; each has its own error code (errors.ts). */
+  readonly limits: {
+    readonly maxDocumentSize: number;
+    readonly maxTokens: number;
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxRootFields: number;
+    readonly maxDirectives: number;
+    /** Batched operations per HTTP request; `false` turns batching off. */
+    readonly batching: false | { readonly maxOperations: number };
+    /** Hide "Did you mean …?" suggestions, which reveal the schema. */
+    readonly hideSuggestions: boolean;
+  };
+  readonly cost: {
+    readonly maxCost: number;
+    /** Leaky buckets by tenant plan, and for anonymous callers (keyed by client address). */
+    readonly budgets: Readonly<Record<Plan | 'anonymous', BucketSpec>>;
+    /** Addresses (or CIDR ranges) of proxies whose X-Forwarded-For is believed. */
+    readonly trustedProxies: readonly string[];
+  };
+  /** Shared counters (budgets, field rate limits); in memory per process when unset. */
+  readonly redis: { readonly url: string; readonly failureMode: 'open' | 'closed' } | null;
+}
+
+export interface BucketSpec {
+  /** Most cost points the bucket holds. */
+  readonly size: number;
+  /** Points restored per second. */
+  readonly restoreRate: number;
 }
 
 export class ConfigError extends Error {
@@ -150,6 +215,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keys,
     },
     pagination: { defaultSize: e.PAGE_SIZE_DEFAULT, maxSize: e.PAGE_SIZE_MAX },
+    limits: {
+      maxDocumentSize: e.MAX_DOCUMENT_SIZE,
+      maxTokens: e.MAX_TOKENS,
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxRootFields: e.MAX_ROOT_FIELDS,
+      maxDirectives: e.MAX_DIRECTIVES,
+      batching: e.BATCHING ? { maxOperations: e.MAX_BATCH_OPERATIONS } : false,
+      hideSuggestions: isProduction,
+    },
+    cost: {
+      maxCost: e.MAX_COST,
+      budgets: {
+        free: e.BUDGET_FREE,
+        pro: e.BUDGET_PRO,
+        enterprise: e.BUDGET_ENTERPRISE,
+        anonymous: e.BUDGET_ANONYMOUS,
+      },
+      trustedProxies: e.TRUSTED_PROXIES,
+    },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, failureMode: e.REDIS_FAILURE_MODE } : null,
   };
   return deepFreeze(config);
 }

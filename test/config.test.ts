@@ -51,6 +51,27 @@ describe('defaults', () => {
         keys: { kind: 'devKey', file: path.join(dataDir, 'dev-signing-key.json') },
       },
       pagination: { defaultSize: 20, maxSize: 100 },
+      limits: {
+        maxDocumentSize: 15_000,
+        maxTokens: 1_000,
+        maxDepth: 10,
+        maxAliases: 15,
+        maxRootFields: 10,
+        maxDirectives: 50,
+        batching: false,
+        hideSuggestions: false,
+      },
+      cost: {
+        maxCost: 1_000,
+        budgets: {
+          free: { size: 1_000, restoreRate: 50 },
+          pro: { size: 2_000, restoreRate: 100 },
+          enterprise: { size: 10_000, restoreRate: 500 },
+          anonymous: { size: 1_000, restoreRate: 50 },
+        },
+        trustedProxies: [],
+      },
+      redis: null,
     } satisfies Config);
   });
 

@@ -7,6 +7,7 @@
  */
 import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
+import DirectivesPlugin from '@pothos/plugin-directives';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver } from 'graphql-scalars';
@@ -34,10 +35,32 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
   };
+  // Declared in directives.ts, printed into schema.graphql, read at run time.
+  Directives: {
+    cost: {
+      locations: 'FIELD_DEFINITION' | 'OBJECT' | 'ARGUMENT_DEFINITION' | 'INPUT_FIELD_DEFINITION';
+      args: { weight: string };
+    };
+    listSize: {
+      locations: 'FIELD_DEFINITION';
+      args: {
+        assumedSize?: number;
+        slicingArguments?: string[];
+        sizedFields?: string[];
+        requireOneSlicingArgument?: boolean;
+      };
+    };
+    rateLimit: {
+      locations: 'FIELD_DEFINITION';
+      args: { max: number; window: string; message?: string };
+    };
+  };
 }>({
   // scope-auth must come first so its checks wrap every other plugin's resolvers.
-  plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin, DirectivesPlugin],
   defaultFieldNullability: false,
+  // graphql-tools (schema printing, the rate limiter) expects directives keyed by name.
+  directives: { useGraphQLToolsUnorderedDirectives: true },
   scopeAuth: {
     authScopes: (ctx) => ({
       authenticated: ctx.viewer !== null,

@@ -3,8 +3,10 @@
  * the import order does not matter. `schema.graphql` is printed from this (npm run
  * schema:print) and a test fails when the committed file is stale.
  */
-import { lexicographicSortSchema, printSchema } from 'graphql';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
+import { SCHEMA_DIRECTIVES } from './directives.ts';
 import './common.ts';
 import './tenant.ts';
 import './user.ts';
@@ -12,9 +14,12 @@ import './product.ts';
 import './order.ts';
 import './viewer.ts';
 
-export const schema = builder.toSchema({ sortSchema: false });
+export const schema = builder.toSchema({ sortSchema: false, directives: SCHEMA_DIRECTIVES });
 
-/** The SDL clients see, in a stable order so diffs show real changes only. */
+/**
+ * The SDL clients see, with the applied directives (@cost, @listSize, @rateLimit) that
+ * graphql-js's own printer leaves out, in a stable order so diffs show real changes only.
+ */
 export function printSchemaSdl(): string {
-  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+  return `${printSchemaWithDirectives(lexicographicSortSchema(schema))}\n`;
 }

@@ -311,6 +311,7 @@ builder.relayMutationField(
     description:
       'Places an order for the caller. Checks and reserves stock atomically; the total is computed by the server. Needs `write:orders`.',
     authScopes: { scope: 'write:orders' },
+    directives: { rateLimit: { max: 30, window: '1m' } },
     resolve: (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
       return inSavepoint(ctx.tx, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input));
