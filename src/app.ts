@@ -25,6 +25,8 @@ export function createApp(deps: AppDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
+    // Several operations in one HTTP request (a JSON array) only when configured.
+    batching: config.limits.batching ? { limit: config.limits.batching.maxOperations } : false,
     logging: yogaLogger(logger),
     context: ({ request }) => ({ config, requestId: requestIdOf(request), viewer: null }),
     maskedErrors: {

@@ -11,6 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
 import { createLogger } from './logger.ts';
+import { openRedis } from './redis.ts';
 
 /** Demo tokens printed at start-up last a working day, unlike the 15-minute CLI default. */
 const BANNER_TOKEN_TTL_SECONDS = 8 * 60 * 60;
@@ -40,12 +41,14 @@ async function main() {
   }
 
   const verifier = await createTokenVerifier(config.auth);
+  const redis = config.redis ? openRedis(config.redis, logger) : undefined;
   const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
   const app = createApp({
     config,
     database,
     verifier,
     logger,
+    redis,
     graphiqlAuthorization: demoTokens[0] ? `Bearer ${demoTokens[0].token}` : undefined,
   });
 
@@ -70,6 +73,7 @@ async function main() {
     deadline.unref();
     server.close(async () => {
       await database.close();
+      redis?.disconnect();
       process.exit(0);
     });
     server.closeIdleConnections();
