@@ -73,6 +73,11 @@ const EnvSchema = z.object({
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
   REDIS_FAILURE_MODE: z.enum(['open', 'closed']).default('closed'),
+  // Whether @rateLimit directives are enforced (off only for load tests of other features).
+  FIELD_RATE_LIMITS: booleanFromEnv.default(true),
+  // Time limits: a whole operation's execution, and each SQL statement (0 = no limit).
+  EXECUTION_TIMEOUT_MS: positiveInt.default(10_000),
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -86,7 +91,13 @@ export interface Config {
   readonly dataDir: string;
   readonly database:
     | { readonly kind: 'pglite'; readonly dataDir: string; readonly seedDemoData: boolean }
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number };
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolMax: number;
+        /** PostgreSQL `statement_timeout` of every pooled connection; 0 or unset: none. */
+        readonly statementTimeoutMs?: number;
+      };
   readonly logLevel: string;
   readonly graphiql: boolean;
   readonly auth: {
@@ -121,6 +132,15 @@ export interface Config {
     /** Addresses (or CIDR ranges) of proxies whose X-Forwarded-For is believed. */
     readonly trustedProxies: readonly string[];
   };
+  /** Time limits; an operation over them fails with TIMEOUT. */
+  readonly timeouts: {
+    /** Most milliseconds one operation may execute (resolvers and their SQL). */
+    readonly executionMs: number;
+    /** PostgreSQL `statement_timeout` in milliseconds; 0 turns it off. PGlite ignores it. */
+    readonly statementMs: number;
+  };
+  /** Whether `@rateLimit(max, window)` on schema fields is enforced. */
+  readonly fieldRateLimits: boolean;
   /** Shared counters (budgets, field rate limits); in memory per process when unset. */
   readonly redis: { readonly url: string; readonly failureMode: 'open' | 'closed' } | null;
 }
@@ -199,7 +219,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     dataDir,
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX }
+      ? {
+          kind: 'postgres',
+          url: e.DATABASE_URL,
+          poolMax: e.DB_POOL_MAX,
+          statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
+        }
       : {
           kind: 'pglite',
           dataDir: path.join(dataDir, 'pglite'),
@@ -235,6 +260,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       trustedProxies: e.TRUSTED_PROXIES,
     },
+    timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS, statementMs: e.STATEMENT_TIMEOUT_MS },
+    fieldRateLimits: e.FIELD_RATE_LIMITS,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, failureMode: e.REDIS_FAILURE_MODE } : null,
   };
   return deepFreeze(config);

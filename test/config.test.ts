@@ -71,6 +71,8 @@ describe('defaults', () => {
         },
         trustedProxies: [],
       },
+      timeouts: { executionMs: 10_000, statementMs: 5_000 },
+      fieldRateLimits: true,
       redis: null,
     } satisfies Config);
   });

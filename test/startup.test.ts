@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TENANTS } from '../src/db/seed.ts';
+import { splitCostReport } from './helpers/app.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -157,7 +158,7 @@ async function graphql(
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: splitCostReport(await response.json()).body };
 }
 
 const development = () => ({ NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dataDir });
@@ -237,8 +238,8 @@ describe('a restart on the same DATA_DIR', () => {
         { input: { name: 'Kept across restarts', price: { amount: 1250, currency: 'EUR' } } },
         aliceToken,
       );
-      expect(created.body.data.createProduct.userErrors).toEqual([]);
-      productId = created.body.data.createProduct.product.id;
+      expect(created.body.data!.createProduct.userErrors).toEqual([]);
+      productId = created.body.data!.createProduct.product.id;
       expect(await stopServer(first)).toEqual({ code: 0, signal: null });
 
       server = await startServer(development());

@@ -40,7 +40,9 @@ export const APP_ROLE = 'orders_app';
 const MIGRATION_LOCK_ID = 7_420_151;
 
 export async function openDatabase(database: Config['database']): Promise<Database> {
-  if (database.kind === 'postgres') return openPostgres(database.url, database.poolMax);
+  if (database.kind === 'postgres') {
+    return openPostgres(database.url, database.poolMax, database.statementTimeoutMs ?? 0);
+  }
   await mkdir(database.dataDir, { recursive: true });
   return openPglite(database.dataDir);
 }
@@ -50,6 +52,12 @@ export function openMemoryDatabase(): Promise<Database> {
   return openPglite(undefined);
 }
 
+/**
+ * No `statement_timeout` here: PGlite runs PostgreSQL single-threaded inside WebAssembly,
+ * without the timer signal that cancels a running statement, so the setting is accepted and
+ * ignored (a `pg_sleep(0.5)` under a 50 ms timeout completes). The execution timeout
+ * (plugins/execution-timeout.ts) is what bounds an operation on the embedded database.
+ */
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   const client = await PGlite.create(dataDir);
   const db = drizzlePglite(client, { logger: statementCountingLogger }) as unknown as Db;
@@ -61,14 +69,20 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   };
 }
 
-function openPostgres(url: string, poolMax: number): Database {
+function openPostgres(url: string, poolMax: number, statementTimeoutMs: number): Database {
   const client = postgres(url, {
     max: poolMax,
     connect_timeout: 10,
     idle_timeout: 60,
     // NOTICEs (e.g. "role already exists") are not errors; keep them out of the logs.
     onnotice: () => {},
-    connection: { application_name: 'orders-api' },
+    // A startup parameter, so it holds on every pooled connection from its first statement
+    // without a round trip per request: PostgreSQL cancels any statement running longer
+    // (SQLSTATE 57014), which aborts its transaction; the execution timeout reports TIMEOUT.
+    connection: {
+      application_name: 'orders-api',
+      ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
+    },
   });
   const db = drizzlePostgres(client, { logger: statementCountingLogger }) as unknown as Db;
   return {

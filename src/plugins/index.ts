@@ -8,8 +8,14 @@ import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/jwt.ts';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
+import type { BudgetStore } from '../cost/stores/store.ts';
 import type { Database } from '../db/client.ts';
 import { useAuthentication } from './authentication.ts';
+import { useCostAnalysis } from './cost-analysis.ts';
+import { useCostBudget } from './cost-budget.ts';
+import { useExecutionTimeout } from './execution-timeout.ts';
+import { useFieldRateLimits } from './field-rate-limits.ts';
+import { useOperationLimits } from './operation-limits.ts';
 import { useRequestId } from './request-id.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
 
@@ -20,6 +26,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** Shared counters when REDIS_URL is set (budgets, field rate limits); else in memory. */
   redis?: Redis;
+  /** Where cost budgets live; default: Redis when `redis` is given, else process memory. */
+  budgetStore?: BudgetStore;
 }
 
 export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
@@ -28,10 +36,39 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useRequestId() as Plugin<RequestContext>,
     // 2. Bearer JWT → viewer (or 401).
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
-    // 3. OPERATION LIMITS (issue 3): size, tokens, depth, aliases, root fields, directives.
-    // 4. COST ANALYSIS (issue 3): static cost with the request's real variables.
-    // 5. COST BUDGET (issue 3): leaky bucket per viewer; extensions.cost; rate-limit headers.
-    // 6. FIELD RATE LIMITS (issue 3): @rateLimit directives.
+    // 3. Size, tokens, depth, aliases, root fields, directives, batch size; then the
+    //    execution timeout, which must sit before (so inside) the tenant transaction.
+    useOperationLimits({ limits: deps.config.limits }),
+    useExecutionTimeout({ timeoutMs: deps.config.timeouts.executionMs }),
+    // 4. Static cost with the request's real variables, on every request; > max → 400.
+    useCostAnalysis({
+      maxCost: deps.config.cost.maxCost,
+      defaultPageSize: deps.config.pagination.defaultSize,
+    }),
+    // 5. Leaky bucket per viewer: deduct the requested cost, refund after; extensions.cost and
+    //    the rate-limit headers on every response; 429 THROTTLED when the bucket is short.
+    useCostBudget({
+      config: deps.config,
+      database: deps.database,
+      verifier: deps.verifier,
+      logger: deps.logger,
+      redis: deps.redis,
+      store: deps.budgetStore,
+    }),
+    // 6. @rateLimit directives: at most max calls per window per user (or client address);
+    //    429 RATE_LIMITED with Retry-After, nothing executed.
+    ...(deps.config.fieldRateLimits
+      ? [
+          useFieldRateLimits({
+            trustedProxies: deps.config.cost.trustedProxies,
+            redis:
+              deps.redis && deps.config.redis
+                ? { client: deps.redis, failureMode: deps.config.redis.failureMode }
+                : undefined,
+            logger: deps.logger,
+          }),
+        ]
+      : []),
     // 7. One transaction per operation: tenant set, non-superuser role, RLS enforced.
     useTenantTransaction({
       database: deps.database,

@@ -15,6 +15,7 @@ import type { Scope } from '../auth/viewer.ts';
 import type { ExecutionContext } from '../context.ts';
 import { apiError, badUserInput, ErrorCode } from '../errors.ts';
 import { parseId } from '../ids.ts';
+import { nodesListSize } from './cost-directives.ts';
 
 /** `nodes(ids:)` fetches at most this many objects in one call. */
 export const MAX_NODES_IDS = 100;
@@ -91,6 +92,7 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: {
       description: `Fetches up to ${MAX_NODES_IDS} objects by ID, in the order given; null for each one that does not exist or is not visible.`,
       args: { ids: { description: `The IDs of the objects, at most ${MAX_NODES_IDS}.` } },
+      directives: nodesListSize,
       resolve: (_root, args, _ctx, _info, resolveNodes) => {
         if (args.ids.length > MAX_NODES_IDS) {
           throw badUserInput(

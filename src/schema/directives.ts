@@ -19,7 +19,7 @@ import {
 export const costDirective = new GraphQLDirective({
   name: 'cost',
   description:
-    'The cost of resolving this field (or of every field returning this type), added to the default cost (objects 1, scalars and enums 0). IBM cost specification.',
+    'On a field: the cost of resolving it, added to the cost of what it returns (objects 1, scalars and enums 0; mutations carry 10). On a type: what each value of the type costs, instead of that default (e.g. 0 for a free type). IBM cost specification.',
   locations: [
     DirectiveLocation.ARGUMENT_DEFINITION,
     DirectiveLocation.ENUM,

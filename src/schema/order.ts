@@ -16,7 +16,12 @@ import {
   orderListConditions,
 } from '../loaders/index.ts';
 import { inSavepoint } from '../services/mutation.ts';
-import { createOrder, type OrderOutcome, transitionOrder } from '../services/orders.ts';
+import {
+  createOrder,
+  ORDER_LIMITS,
+  type OrderOutcome,
+  transitionOrder,
+} from '../services/orders.ts';
 import { type BuilderTypes, builder } from './builder.ts';
 import {
   Money,
@@ -25,6 +30,12 @@ import {
   userError,
   userErrorsField,
 } from './common.ts';
+import {
+  assumedListSize,
+  connectionListSize,
+  MUTATION_COST,
+  ORDER_ITEMS_ASSUMED_SIZE,
+} from './cost-directives.ts';
 import { keysetConnection, planKeysetPage } from './pagination.ts';
 import { Product } from './product.ts';
 import { User } from './user.ts';
@@ -75,7 +86,8 @@ Order.implement({
     }),
     items: t.loadableGroup({
       type: OrderItem,
-      description: 'The ordered products and quantities (1–50 lines).',
+      description: `The ordered products and quantities (${ORDER_LIMITS.minItems}–${ORDER_LIMITS.maxItems} lines).`,
+      directives: assumedListSize(ORDER_ITEMS_ASSUMED_SIZE),
       load: (orderIds: string[], ctx) => loadItemsOfOrders(ctx.tx, tenantIdOf(ctx), orderIds),
       group: (item) => (item as OrderItemShape).orderId,
       resolve: (order) => order.id,
@@ -248,6 +260,7 @@ builder.queryFields((t) => ({
     description:
       "Your tenant's orders (with `read:orders`) or your own orders (without), newest first by default.",
     authScopes: { authenticated: true },
+    directives: connectionListSize,
     args: orderListArgs(t.arg),
     resolve: (_root, args, ctx) => {
       const viewer = requireViewer(ctx);
@@ -311,7 +324,7 @@ builder.relayMutationField(
     description:
       'Places an order for the caller. Checks and reserves stock atomically; the total is computed by the server. Needs `write:orders`.',
     authScopes: { scope: 'write:orders' },
-    directives: { rateLimit: { max: 30, window: '1m' } },
+    directives: { rateLimit: { max: 30, window: '1m' }, ...MUTATION_COST },
     resolve: (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
       return inSavepoint(ctx.tx, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input));
@@ -330,6 +343,7 @@ builder.relayMutationField(
   {
     description: 'Confirms a pending order. Needs `write:orders` and `read:orders`.',
     authScopes: { scope: 'write:orders' },
+    directives: MUTATION_COST,
     resolve: (_root, { input }, ctx) => transition(ctx, input, 'confirm'),
   },
   orderPayloadOptions('ConfirmOrderPayload', 'The result of confirmOrder.'),
@@ -346,6 +360,7 @@ builder.relayMutationField(
     description:
       'Cancels a pending or confirmed order and returns its units to stock. Shipped orders cannot be cancelled. Needs `write:orders`.',
     authScopes: { scope: 'write:orders' },
+    directives: MUTATION_COST,
     resolve: (_root, { input }, ctx) => transition(ctx, input, 'cancel'),
   },
   orderPayloadOptions('CancelOrderPayload', 'The result of cancelOrder.'),

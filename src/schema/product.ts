@@ -19,6 +19,7 @@ import {
   userError,
   userErrorsField,
 } from './common.ts';
+import { connectionListSize, MUTATION_COST } from './cost-directives.ts';
 import { keysetConnection } from './pagination.ts';
 import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
@@ -116,6 +117,7 @@ builder.queryFields((t) => ({
       nullable: true,
       description: "Your tenant's products, filtered and sorted; newest first by default.",
       authScopes: { scope: 'read:products' },
+      directives: connectionListSize,
       args: {
         filter: t.arg({ type: ProductFilter, description: 'Conditions products must meet.' }),
         orderBy: t.arg({ type: ProductOrder, description: 'Sort order (default: newest first).' }),
@@ -165,6 +167,7 @@ builder.relayMutationField(
   {
     description: 'Adds a product to your tenant. Needs `write:products`.',
     authScopes: { scope: 'write:products' },
+    directives: MUTATION_COST,
     resolve: async (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
       return inSavepoint(ctx.tx, (tx) => createProduct(tx, viewer.tenantId, input));
@@ -205,6 +208,7 @@ builder.relayMutationField(
   {
     description: 'Changes a product of your tenant. Needs `write:products`.',
     authScopes: { scope: 'write:products' },
+    directives: MUTATION_COST,
     resolve: async (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
       if (!isIdOf('prod', input.id)) {

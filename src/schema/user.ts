@@ -2,6 +2,7 @@ import { type UserRow, users } from '../db/schema.ts';
 import { loadUsers, loadUsersPage, USER_SORT_KEYS, userListConditions } from '../loaders/index.ts';
 import { builder } from './builder.ts';
 import { OrderDirectionEnum, RoleEnum } from './common.ts';
+import { connectionListSize } from './cost-directives.ts';
 import { loadOrderConnectionsOfUsers, OrderConnection, orderListArgs } from './order.ts';
 import { keysetConnection } from './pagination.ts';
 import { Tenant } from './tenant.ts';
@@ -43,6 +44,7 @@ User.implement({
       // byPath: every user at the same place in the query shares the same arguments, so all
       // of them are loaded by one statement (see loadOrderPagesByCustomer).
       byPath: true,
+      directives: connectionListSize,
       args: orderListArgs(t.arg),
       load: (userIds: string[], ctx, args) => loadOrderConnectionsOfUsers(ctx, userIds, args),
       resolve: (user) => user.id,
@@ -57,6 +59,7 @@ builder.queryFields((t) => ({
       nullable: true,
       description: "Your tenant's users, oldest first. Admins only (`read:users`).",
       authScopes: { scope: 'read:users' },
+      directives: connectionListSize,
       args: {
         role: t.arg({ type: RoleEnum, description: 'Only users with this role.' }),
         direction: t.arg({

@@ -1,5 +1,6 @@
 import type { Viewer as ViewerShape } from '../auth/viewer.ts';
 import { builder } from './builder.ts';
+import { connectionListSize } from './cost-directives.ts';
 import { loadOrderConnectionsOfUsers, OrderConnection, orderListArgs } from './order.ts';
 import { Tenant } from './tenant.ts';
 import { User } from './user.ts';
@@ -27,6 +28,7 @@ const Viewer = builder.objectRef<ViewerShape>('Viewer').implement({
       type: OrderConnection,
       description: "The caller's own orders, newest first by default.",
       byPath: true,
+      directives: connectionListSize,
       args: orderListArgs(t.arg),
       load: (userIds: string[], ctx, args) => loadOrderConnectionsOfUsers(ctx, userIds, args),
       resolve: (viewer) => viewer.userId,

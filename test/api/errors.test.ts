@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { splitCostReport, startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 
 const PRODUCTS = /* GraphQL */ `
@@ -60,7 +60,8 @@ async function postRaw(body: string, headers: Record<string, string> = {}): Prom
     },
     body,
   });
-  return { status: response.status, headers: response.headers, body: await response.json() };
+  const answer = splitCostReport(await response.json()).body;
+  return { status: response.status, headers: response.headers, body: answer };
 }
 
 /** One request per kind of failure, each answered at a different stage of the pipeline. */

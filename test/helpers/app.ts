@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { mintDevToken } from '../../src/cli/token.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -41,6 +41,27 @@ export interface GraphQLResponse<Data = Record<string, Json>> {
   };
   /** SQL statements the request sent (the X-SQL-Statements header). */
   sqlStatements: number;
+  /**
+   * The response's `extensions.cost` report, split off `body` so that a test's exact
+   * assertions on `body` stay about its own data and errors; the cost tests assert on this.
+   */
+  cost: Record<string, Json> | undefined;
+}
+
+/**
+ * Splits a response's `extensions.cost` report off its body, so that exact assertions on the
+ * body stay about the test's own data and errors; cost tests assert on `cost` instead.
+ */
+export function splitCostReport(json: Record<string, Json>): {
+  body: GraphQLResponse['body'];
+  cost: Record<string, Json> | undefined;
+} {
+  const { extensions, ...payload } = json;
+  const { cost, ...otherExtensions } = extensions ?? {};
+  const body = Object.keys(otherExtensions).length
+    ? { ...payload, extensions: otherExtensions }
+    : payload;
+  return { body, cost };
 }
 
 export interface RequestOptions {
@@ -68,15 +89,39 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+const UNLIMITED_BUDGETS = {
+  BUDGET_FREE: '1000000000/1000000000',
+  BUDGET_PRO: '1000000000/1000000000',
+  BUDGET_ENTERPRISE: '1000000000/1000000000',
+  BUDGET_ANONYMOUS: '1000000000/1000000000',
+};
+
 export async function startTestApp(
-  options: { env?: Record<string, string> } = {},
+  options: {
+    env?: Record<string, string>;
+    /** Extra app dependencies, e.g. a Redis client or a budget store to share between apps. */
+    deps?: Partial<Pick<AppDeps, 'redis' | 'budgetStore' | 'logger'>>;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-test-'));
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, ...options.env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    // Test files send far more expensive operations per second than any client should, as
+    // the same demo users: buckets no test drains, unless a test sets its own budgets.
+    ...UNLIMITED_BUDGETS,
+    ...options.env,
+  });
   const database = await createTestDatabase();
   await seedDatabase(database.db, { scale: 1 });
   const verifier = await createTokenVerifier(config.auth);
-  const app = createApp({ config, database, verifier, logger: pino({ level: 'silent' }) });
+  const app = createApp({
+    config,
+    database,
+    verifier,
+    logger: pino({ level: 'silent' }),
+    ...options.deps,
+  });
 
   const tokens = new Map<string, string>();
   const token: TestApp['token'] = async (user, tokenOptions = {}) => {
@@ -101,7 +146,11 @@ export async function startTestApp(
     token,
     fetch: async (pathname, init = {}) =>
       app.fetch(new Request(`http://localhost${pathname}`, init)),
-    async graphql(query, variables, requestOptions = {}) {
+    async graphql<Data>(
+      query: string,
+      variables?: Record<string, unknown>,
+      requestOptions: RequestOptions = {},
+    ): Promise<GraphQLResponse<Data>> {
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         accept: 'application/graphql-response+json, application/json',
@@ -122,10 +171,12 @@ export async function startTestApp(
         headers,
         body: JSON.stringify({ query, variables }),
       });
+      const { body, cost } = splitCostReport(await response.json());
       return {
         status: response.status,
         headers: response.headers,
-        body: await response.json(),
+        body: body as GraphQLResponse<Data>['body'],
+        cost,
         sqlStatements: Number(response.headers.get(SQL_STATEMENTS_HEADER) ?? Number.NaN),
       };
     },
