@@ -28,14 +28,33 @@ export interface PipelineDeps {
   redis?: Redis;
   /** Where cost budgets live; default: Redis when `redis` is given, else process memory. */
   budgetStore?: BudgetStore;
+  /**
+   * `false` drops every cost control (operation limits, cost analysis, budget, field rate
+   * limits): the reference "protections off" server that benchmarks compare against. Never
+   * set from configuration, so no deployment can run without them.
+   */
+  protections?: boolean;
 }
 
 export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
+  const protections = deps.protections === false ? [] : costControls(deps);
   return [
     // Before GraphQL: every response and error carries the request id.
     useRequestId() as Plugin<RequestContext>,
     // 2. Bearer JWT → viewer (or 401).
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
+    // 3–6. The cost controls.
+    ...protections,
+    // 7. One transaction per operation: tenant set, non-superuser role, RLS enforced.
+    useTenantTransaction({
+      database: deps.database,
+      exposeStatementCount: !deps.config.isProduction,
+    }),
+  ];
+}
+
+function costControls(deps: PipelineDeps): Plugin<RequestContext>[] {
+  return [
     // 3. Size, tokens, depth, aliases, root fields, directives, batch size; then the
     //    execution timeout, which must sit before (so inside) the tenant transaction.
     useOperationLimits({ limits: deps.config.limits }),
@@ -69,10 +88,5 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
           }),
         ]
       : []),
-    // 7. One transaction per operation: tenant set, non-superuser role, RLS enforced.
-    useTenantTransaction({
-      database: deps.database,
-      exposeStatementCount: !deps.config.isProduction,
-    }),
   ];
 }
