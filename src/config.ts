@@ -23,6 +23,34 @@ const bucketSpec = z
   })
   .refine((bucket) => bucket.size > 0 && bucket.restoreRate > 0, 'both numbers must be positive');
 
+/** The most a token may live (`exp - iat`): a leaked token is useful for at most this long. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 15 * 60;
+/**
+ * Bounds of JWT_MAX_TOKEN_LIFETIME. Below a minute, clock skew alone would reject honest
+ * tokens; above a day, a bearer token is a password that nobody rotates.
+ */
+export const MIN_TOKEN_LIFETIME_SECONDS = 60;
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `900` (seconds), `90s`, `15m`, `2h` or `1d` → seconds, within the lifetime bounds. */
+const tokenLifetime = z
+  .string()
+  .regex(/^\d{1,6}[smhd]?$/, 'must be seconds or a duration with a unit: 900, 90s, 15m, 2h, 1d')
+  .transform((value) => {
+    const unit = value.replace(/^\d+/, '');
+    return Number.parseInt(value, 10) * (DURATION_UNITS[unit] ?? Number.NaN);
+  })
+  .refine(
+    (seconds) => seconds >= MIN_TOKEN_LIFETIME_SECONDS && seconds <= MAX_TOKEN_LIFETIME_SECONDS,
+    'must be between 1m and 24h',
+  );
+
+/** Signing algorithms a token may use. `Ed25519` is RFC 9864's fully-specified name of `EdDSA`. */
+export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -42,9 +70,10 @@ const EnvSchema = z.object({
   JWT_ALGORITHMS: z
     .string()
     .transform((value) => value.split(/[\s,]+/).filter(Boolean))
-    .pipe(z.array(z.enum(['HS256', 'RS256', 'ES256', 'EdDSA'])).min(1))
+    .pipe(z.array(z.enum(JWT_ALGORITHMS)).min(1))
     .optional(),
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(30).default(30),
+  JWT_MAX_TOKEN_LIFETIME: tokenLifetime.default(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS),
   PAGE_SIZE_DEFAULT: positiveInt.max(100).default(20),
   PAGE_SIZE_MAX: positiveInt.max(100).default(100),
   SEED_DEMO_DATA: booleanFromEnv.optional(),
@@ -103,8 +132,10 @@ export interface Config {
   readonly auth: {
     readonly issuer: string;
     readonly audience: string;
-    readonly algorithms: readonly ('HS256' | 'RS256' | 'ES256' | 'EdDSA')[];
+    readonly algorithms: readonly JwtAlgorithm[];
     readonly clockToleranceSeconds: number;
+    /** Most seconds between a token's `iat` and `exp`; longer-lived tokens are refused. */
+    readonly maxTokenLifetimeSeconds: number;
     /** Where verification keys come from. `devKey`: an HS256 secret generated into DATA_DIR. */
     readonly keys:
       | { readonly kind: 'devKey'; readonly file: string }
@@ -237,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audience: e.JWT_AUDIENCE ?? DEFAULT_AUDIENCE,
       algorithms,
       clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
+      maxTokenLifetimeSeconds: e.JWT_MAX_TOKEN_LIFETIME,
       keys,
     },
     pagination: { defaultSize: e.PAGE_SIZE_DEFAULT, maxSize: e.PAGE_SIZE_MAX },

@@ -6,15 +6,13 @@
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { createTokenVerifier } from './auth/jwt.ts';
-import { mintDevToken } from './cli/token.ts';
+import { formatDuration, mintDevToken } from './cli/token.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
 import { createLogger } from './logger.ts';
 import { openRedis } from './redis.ts';
 
-/** Demo tokens printed at start-up last a working day, unlike the 15-minute CLI default. */
-const BANNER_TOKEN_TTL_SECONDS = 8 * 60 * 60;
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
 async function main() {
@@ -40,7 +38,7 @@ async function main() {
     logger.info(summary, 'seeded the demo data into the embedded database');
   }
 
-  const verifier = await createTokenVerifier(config.auth);
+  const verifier = await createTokenVerifier(config.auth, { logger });
   const redis = config.redis ? openRedis(config.redis, logger) : undefined;
   const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
   const app = createApp({
@@ -89,7 +87,8 @@ async function mintDemoTokens(config: Config) {
       const token = await mintDevToken(config, {
         tenant: tenant.slug,
         user: user.username,
-        ttlSeconds: BANNER_TOKEN_TTL_SECONDS,
+        // As long as the server accepts (JWT_MAX_TOKEN_LIFETIME), and the banner says how long.
+        ttlSeconds: config.auth.maxTokenLifetimeSeconds,
       });
       tokens.push({ tenant: tenant.slug, user: user.username, role: user.role, token });
     }
@@ -112,7 +111,7 @@ function printBanner(
   if (tokens.length > 0) {
     lines.push(
       '',
-      '  Development tokens (8h; new ones: npm run -s token -- --tenant acme --user bob):',
+      `  Development tokens, valid for ${formatDuration(config.auth.maxTokenLifetimeSeconds)} (JWT_MAX_TOKEN_LIFETIME; new ones: npm run -s token -- --tenant acme --user bob):`,
     );
     for (const { tenant, user, role, token } of tokens) {
       lines.push(`    ${`${tenant}/${user}`.padEnd(14)} ${role.padEnd(7)} Bearer ${token}`);

@@ -48,6 +48,7 @@ describe('defaults', () => {
         audience: 'orders-api',
         algorithms: ['HS256'],
         clockToleranceSeconds: 30,
+        maxTokenLifetimeSeconds: 900,
         keys: { kind: 'devKey', file: path.join(dataDir, 'dev-signing-key.json') },
       },
       pagination: { defaultSize: 20, maxSize: 100 },

@@ -3,8 +3,13 @@
  * source (the development HMAC secret, a local JWKS file or a remote JWKS URL), then its
  * claims turned into a `Viewer`. Every failure is a `TokenRejectedError` whose `reason` is
  * for logs and metrics; its message is deliberately the same for all of them.
+ *
+ * Both JWKS sources pick up rotated keys without a restart: jose refetches a URL's set on an
+ * unknown `kid` (at most every 30 s) and every 10 minutes; a file's set is re-read when the
+ * file changes, checked at most once a second while tokens arrive.
  */
-import { readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -15,6 +20,7 @@ import {
   type JWTVerifyOptions,
   jwtVerify,
 } from 'jose';
+import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Role } from '../db/schema.ts';
 import { parseId } from '../ids.ts';
@@ -23,6 +29,16 @@ import { effectiveScopes, type Viewer } from './viewer.ts';
 
 /** Longer tokens are refused before any parsing: real ones are well under 2 KB. */
 export const MAX_TOKEN_LENGTH = 8192;
+
+/** More skew than this lets an expired token live on noticeably; config.ts enforces it too. */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
+
+/**
+ * How often, at most, a JWKS file is checked for changes (a `stat`, and a re-read only when
+ * its modification time, size or inode changed). Checks happen while tokens are verified, so
+ * a flood of tokens with made-up `kid`s costs at most one `stat` a second.
+ */
+export const JWKS_FILE_CHECK_INTERVAL_MS = 1000;
 
 export type TokenRejectionReason =
   | 'malformed'
@@ -35,6 +51,8 @@ export type TokenRejectionReason =
   | 'unsupported_algorithm'
   | 'oversize'
   | 'unknown_key'
+  /** `exp - iat` is more than the configured maximum token lifetime. */
+  | 'lifetime_too_long'
   /** The remote JWKS could not be fetched: the token may be fine, the identity provider is not. */
   | 'key_unavailable';
 
@@ -58,14 +76,37 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 type Key = Uint8Array | JWTVerifyGetKey;
 
-export async function createTokenVerifier(auth: Config['auth']): Promise<TokenVerifier> {
-  const { key, algorithms } = await resolveKey(auth);
+export interface TokenVerifierOptions {
+  /** Told when a changed JWKS file cannot be used (the previous keys stay in use). */
+  readonly logger?: Pick<Logger, 'warn'>;
+}
+
+export async function createTokenVerifier(
+  auth: Config['auth'],
+  verifierOptions: TokenVerifierOptions = {},
+): Promise<TokenVerifier> {
+  if (
+    !Number.isInteger(auth.clockToleranceSeconds) ||
+    auth.clockToleranceSeconds < 0 ||
+    auth.clockToleranceSeconds > MAX_CLOCK_TOLERANCE_SECONDS
+  ) {
+    throw new Error(
+      `The clock tolerance must be 0 to ${MAX_CLOCK_TOLERANCE_SECONDS} seconds, got ${auth.clockToleranceSeconds}.`,
+    );
+  }
+  if (!Number.isInteger(auth.maxTokenLifetimeSeconds) || auth.maxTokenLifetimeSeconds <= 0) {
+    throw new Error(
+      `The maximum token lifetime must be a positive number of seconds, got ${auth.maxTokenLifetimeSeconds}.`,
+    );
+  }
+  const { key, algorithms } = await resolveKey(auth, verifierOptions);
   const options: JWTVerifyOptions = {
     algorithms,
     issuer: auth.issuer,
     audience: auth.audience,
     clockTolerance: auth.clockToleranceSeconds,
-    requiredClaims: ['exp', 'sub', 'iat'],
+    // `iss` and `aud` are checked against the configured values, and must be present.
+    requiredClaims: ['exp', 'iat', 'sub', 'iss', 'aud'],
   };
 
   return {
@@ -74,7 +115,8 @@ export async function createTokenVerifier(auth: Config['auth']): Promise<TokenVe
       if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejectedError('oversize');
       if (!COMPACT_JWS.test(token)) throw new TokenRejectedError('malformed');
       const payload = await verifySignatureAndTimes(token, key, options);
-      return viewerFromClaims(payload, auth.clockToleranceSeconds);
+      checkIssuedAt(payload, auth);
+      return viewerFromClaims(payload);
     },
   };
 }
@@ -84,9 +126,14 @@ export async function createTokenVerifier(auth: Config['auth']): Promise<TokenVe
  * only asymmetric algorithms, whatever the allow-list says: that is what rules out algorithm
  * confusion (an HS256 token "signed" with a public key taken from the JWKS).
  */
-async function resolveKey(auth: Config['auth']): Promise<{ key: Key; algorithms: JWSAlgorithm[] }> {
+async function resolveKey(
+  auth: Config['auth'],
+  verifierOptions: TokenVerifierOptions,
+): Promise<{ key: Key; algorithms: JWSAlgorithm[] }> {
   const symmetric = auth.keys.kind === 'devKey';
-  const algorithms = auth.algorithms.filter((alg) => (alg === 'HS256') === symmetric);
+  const algorithms = withEdDsaAliases(auth.algorithms).filter(
+    (alg) => (alg === 'HS256') === symmetric,
+  );
   if (algorithms.length === 0) {
     throw new Error(
       `JWT_ALGORITHMS (${auth.algorithms.join(', ')}) allows no algorithm usable with the ${auth.keys.kind} key source.`,
@@ -95,25 +142,8 @@ async function resolveKey(auth: Config['auth']): Promise<{ key: Key; algorithms:
   switch (auth.keys.kind) {
     case 'devKey':
       return { key: await loadOrCreateDevKey(auth.keys.file), algorithms };
-    case 'jwksFile': {
-      const file = auth.keys.file;
-      let jwks: unknown;
-      try {
-        jwks = JSON.parse(await readFile(file, 'utf8'));
-      } catch (cause) {
-        throw new Error(`JWT_JWKS_FILE ${file} could not be read as JSON.`, { cause });
-      }
-      try {
-        return {
-          key: createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]),
-          algorithms,
-        };
-      } catch (cause) {
-        throw new Error(`JWT_JWKS_FILE ${file} is not a JSON Web Key Set ({"keys": [...]}).`, {
-          cause,
-        });
-      }
-    }
+    case 'jwksFile':
+      return { key: await reloadingJwksFile(auth.keys.file, verifierOptions.logger), algorithms };
     case 'jwksUrl': {
       // jose caches the set (10 min), refetches on an unknown `kid` at most every 30 s, and
       // shares one in-flight request between concurrent verifications.
@@ -136,6 +166,96 @@ async function resolveKey(auth: Config['auth']): Promise<{ key: Key; algorithms:
       return { key, algorithms };
     }
   }
+}
+
+/**
+ * `EdDSA` and `Ed25519` (RFC 9864's fully-specified name, which jose also accepts) are the same
+ * signature over the same Ed25519 keys: allowing either name allows both, so an identity
+ * provider that has moved to the new name keeps working. (jose 6 has no Ed448.)
+ */
+function withEdDsaAliases(algorithms: Config['auth']['algorithms']): JWSAlgorithm[] {
+  const expanded = new Set<JWSAlgorithm>(algorithms);
+  if (expanded.has('EdDSA') || expanded.has('Ed25519')) {
+    expanded.add('EdDSA');
+    expanded.add('Ed25519');
+  }
+  return [...expanded];
+}
+
+async function readJwksFile(file: string): Promise<JWTVerifyGetKey> {
+  let jwks: unknown;
+  try {
+    jwks = JSON.parse(await readFile(file, 'utf8'));
+  } catch (cause) {
+    throw new Error(`JWT_JWKS_FILE ${file} could not be read as JSON.`, { cause });
+  }
+  try {
+    return createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+  } catch (cause) {
+    throw new Error(`JWT_JWKS_FILE ${file} is not a JSON Web Key Set ({"keys": [...]}).`, {
+      cause,
+    });
+  }
+}
+
+/** What identifies one version of the file: a rewrite or an atomic replace changes it. */
+function versionOf(stats: Stats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+}
+
+/**
+ * A JWKS file's keys, re-read when the file changes, so keys rotate without a restart: add the
+ * new key, start signing with it, later remove the old one. A file that is missing or broken
+ * at start stops the server; one that becomes so later (an editor mid-save, a bad deploy)
+ * leaves the last good keys in use, with a warning, until a good version appears.
+ */
+async function reloadingJwksFile(
+  file: string,
+  logger: Pick<Logger, 'warn'> | undefined,
+): Promise<JWTVerifyGetKey> {
+  // The version is taken before reading, so a change racing the read is seen by the next check.
+  const initial = await stat(file).catch(() => undefined);
+  let keys = await readJwksFile(file);
+  let version = initial ? versionOf(initial) : '';
+  let checkedAt = performance.now();
+  let checking: Promise<void> | undefined;
+  let failedVersion: string | undefined;
+
+  const check = async () => {
+    try {
+      const current = versionOf(await stat(file));
+      if (current === version || current === failedVersion) return;
+      try {
+        keys = await readJwksFile(file);
+        version = current;
+        failedVersion = undefined;
+      } catch (error) {
+        // Warn once per broken version, not once a second.
+        failedVersion = current;
+        logger?.warn(
+          { err: error, file },
+          'JWKS file changed but could not be used; keeping the previous keys',
+        );
+      }
+    } catch (error) {
+      if (failedVersion !== 'missing') {
+        failedVersion = 'missing';
+        logger?.warn({ err: error, file }, 'JWKS file is gone; keeping the previous keys');
+      }
+    } finally {
+      checkedAt = performance.now();
+      checking = undefined;
+    }
+  };
+
+  return async (header, token) => {
+    if (performance.now() - checkedAt >= JWKS_FILE_CHECK_INTERVAL_MS) {
+      // Concurrent verifications share one check.
+      checking ??= check();
+      await checking;
+    }
+    return keys(header, token);
+  };
 }
 
 async function verifySignatureAndTimes(
@@ -171,6 +291,8 @@ function rejection(error: unknown): TokenRejectedError {
 function reasonOf(error: unknown): TokenRejectionReason {
   if (error instanceof errors.JWTExpired) return 'expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
+    // A required claim that is absent is a malformed claim set, whichever claim it is.
+    if (error.reason === 'missing') return 'bad_claims';
     if (error.claim === 'iss') return 'wrong_issuer';
     if (error.claim === 'aud') return 'wrong_audience';
     // A non-numeric `nbf` is a bad claim; only a future one is "not yet valid".
@@ -188,14 +310,22 @@ function reasonOf(error: unknown): TokenRejectionReason {
   return 'malformed';
 }
 
-function viewerFromClaims(payload: JWTPayload, clockToleranceSeconds: number): Viewer {
+/** Checks jose leaves to the caller; `exp` and `iat` are present and numeric by now. */
+function checkIssuedAt(payload: JWTPayload, auth: Config['auth']): void {
+  const iat = payload.iat as number;
+  const exp = payload.exp as number;
   // jose only checks `iat` is a number; one from the future means a broken or forged issuer.
-  if (
-    typeof payload.iat === 'number' &&
-    payload.iat > Math.floor(Date.now() / 1000) + clockToleranceSeconds
-  ) {
+  if (iat > Math.floor(Date.now() / 1000) + auth.clockToleranceSeconds) {
     throw new TokenRejectedError('not_yet_valid');
   }
+  // Both are the issuer's own clock, so no tolerance: a long-lived token stays refused
+  // however early it is presented, which bounds what a leaked token is worth.
+  if (exp - iat > auth.maxTokenLifetimeSeconds) {
+    throw new TokenRejectedError('lifetime_too_long');
+  }
+}
+
+function viewerFromClaims(payload: JWTPayload): Viewer {
   const user = typeof payload.sub === 'string' ? parseId(payload.sub) : null;
   const tenant = typeof payload.tid === 'string' ? parseId(payload.tid) : null;
   const role = payload.role;

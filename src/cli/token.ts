@@ -9,14 +9,18 @@ import { parseArgs } from 'node:util';
 import { and, eq, sql } from 'drizzle-orm';
 import { loadOrCreateDevKey, signDevToken } from '../auth/dev-key.ts';
 import { isScope, ROLE_SCOPES, SCOPES } from '../auth/viewer.ts';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { type Config, ConfigError, loadConfig, MAX_TOKEN_LIFETIME_SECONDS } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { type Role, tenants, users } from '../db/schema.ts';
 import { DEMO_TENANTS } from '../db/seed.ts';
 import { isEntryPoint } from './entry-point.ts';
 
 export const DEFAULT_TTL_SECONDS = 15 * 60;
-export const MAX_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * What `--ttl` can ever say; the configured JWT_MAX_TOKEN_LIFETIME (default 15m) is the real
+ * limit, since the server refuses any token that lives longer.
+ */
+export const MAX_TTL_SECONDS = MAX_TOKEN_LIFETIME_SECONDS;
 
 /** A mistake in what was asked for: shown to the user as is, without a stack trace. */
 export class DevTokenError extends Error {
@@ -42,6 +46,34 @@ export interface MintDevTokenOptions {
 }
 
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds as the shortest exact `90s`, `15m`, `2h`, `1d` (or a combination: `1h30m`). */
+export function formatDuration(seconds: number): string {
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [unit, size] of Object.entries(UNITS).sort(([, a], [, b]) => b - a)) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join('') || '0s';
+}
+
+/**
+ * The token lifetime to use: `requested` (default 15 minutes, or the maximum when that is
+ * shorter), refused when the server would refuse the token as living too long.
+ */
+export function tokenTtl(config: Config, requested?: number): number {
+  const max = config.auth.maxTokenLifetimeSeconds;
+  if (requested === undefined) return Math.min(DEFAULT_TTL_SECONDS, max);
+  if (requested > max) {
+    throw new DevTokenError(
+      `--ttl ${formatDuration(requested)} is longer than the server accepts: tokens may live at most ${formatDuration(max)} (JWT_MAX_TOKEN_LIFETIME). Use a shorter --ttl, or raise JWT_MAX_TOKEN_LIFETIME for the server and this command alike.`,
+    );
+  }
+  return requested;
+}
 
 /** `90s`, `15m`, `2h`, `1d` → seconds; positive and at most 24 hours. */
 export function parseTtl(text: string): number {
@@ -174,9 +206,9 @@ async function signFor(
 /** Signs a development token for a user named by tenant slug and username. */
 export async function mintDevToken(config: Config, options: MintDevTokenOptions): Promise<string> {
   assertDevKey(config);
-  const ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > MAX_TTL_SECONDS) {
-    throw new DevTokenError(`ttlSeconds must be an integer between 1 and ${MAX_TTL_SECONDS}.`);
+  const ttlSeconds = tokenTtl(config, options.ttlSeconds);
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+    throw new DevTokenError(`ttlSeconds must be a positive integer, got ${ttlSeconds}.`);
   }
   const scopes = options.scopes === undefined ? undefined : parseScopes(options.scopes.join(' '));
   const user = await resolveDevUser(config, options.tenant, options.user, options.db);
@@ -189,7 +221,8 @@ Prints one development JWT, signed with the key in DATA_DIR, on stdout.
   --tenant  tenant slug (demo: acme, globex)
   --user    username in that tenant (demo: alice bob carol, dave erin frank)
   --scopes  narrow the role's scopes, space-separated (default: all the role grants)
-  --ttl     lifetime: 90s, 15m, 2h, 1d (default 15m, at most 24h)`;
+  --ttl     lifetime: 90s, 15m, 2h, 1d (default 15m; at most JWT_MAX_TOKEN_LIFETIME,
+            which is 15m unless set; the server refuses longer-lived tokens)`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
@@ -217,10 +250,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!values.tenant || !values.user) {
       throw new DevTokenError(`--tenant and --user are required.\n\n${USAGE}`);
     }
-    const ttlSeconds = values.ttl === undefined ? DEFAULT_TTL_SECONDS : parseTtl(values.ttl);
+    const requestedTtl = values.ttl === undefined ? undefined : parseTtl(values.ttl);
     const scopes = values.scopes === undefined ? undefined : parseScopes(values.scopes);
     const config = loadConfig();
     assertDevKey(config);
+    const ttlSeconds = tokenTtl(config, requestedTtl);
     const user = await resolveDevUser(config, values.tenant, values.user);
     if (scopes) {
       const granted: readonly string[] = ROLE_SCOPES[user.role];

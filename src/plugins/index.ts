@@ -15,6 +15,7 @@ import { useCostAnalysis } from './cost-analysis.ts';
 import { useCostBudget } from './cost-budget.ts';
 import { useExecutionTimeout } from './execution-timeout.ts';
 import { useFieldRateLimits } from './field-rate-limits.ts';
+import { useIntrospection } from './introspection.ts';
 import { useOperationLimits } from './operation-limits.ts';
 import { useRequestId } from './request-id.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
@@ -43,6 +44,8 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useRequestId() as Plugin<RequestContext>,
     // 2. Bearer JWT → viewer (or 401).
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
+    // Introspection: everyone in development, admins only in production (403 FORBIDDEN).
+    useIntrospection({ openToAll: !deps.config.isProduction }),
     // 3–6. The cost controls.
     ...protections,
     // 7. One transaction per operation: tenant set, non-superuser role, RLS enforced.

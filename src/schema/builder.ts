@@ -11,7 +11,7 @@ import DirectivesPlugin from '@pothos/plugin-directives';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { Scope } from '../auth/viewer.ts';
+import { type AuthCheck, type AuthDirectiveArgs, allows } from '../auth/rules.ts';
 import type { ExecutionContext } from '../context.ts';
 import { apiError, badUserInput, ErrorCode } from '../errors.ts';
 import { parseId } from '../ids.ts';
@@ -21,10 +21,11 @@ import { nodesListSize } from './cost-directives.ts';
 export const MAX_NODES_IDS = 100;
 
 export interface AuthScopes {
-  /** The caller presented a valid token. */
-  authenticated: boolean;
-  /** The viewer's effective scopes (role defaults narrowed by the token) include this one. */
-  scope: Scope;
+  /**
+   * The only scope loader: a rule declared with `auth({...})` (src/auth/rules.ts), which also
+   * prints it as `@auth`. Nothing else should build scope maps by hand.
+   */
+  auth: AuthCheck;
 }
 
 export const builder = new SchemaBuilder<{
@@ -55,6 +56,10 @@ export const builder = new SchemaBuilder<{
       locations: 'FIELD_DEFINITION';
       args: { max: number; window: string; message?: string };
     };
+    auth: {
+      locations: 'FIELD_DEFINITION' | 'OBJECT';
+      args: AuthDirectiveArgs;
+    };
   };
 }>({
   // scope-auth must come first so its checks wrap every other plugin's resolvers.
@@ -63,10 +68,10 @@ export const builder = new SchemaBuilder<{
   // graphql-tools (schema printing, the rate limiter) expects directives keyed by name.
   directives: { useGraphQLToolsUnorderedDirectives: true },
   scopeAuth: {
-    authScopes: (ctx) => ({
-      authenticated: ctx.viewer !== null,
-      scope: (scope) => ctx.viewer?.scopes.has(scope) ?? false,
-    }),
+    authScopes: (ctx) => ({ auth: (check) => allows(ctx.viewer, check, check.ownerId) }),
+    // Checks are plain data (a rule and maybe an owner id): equal checks share one result per
+    // request instead of being cached by object identity.
+    cacheKey: (check) => JSON.stringify(check),
     // Anonymous callers are told to authenticate; authenticated ones that lack a scope are
     // forbidden. Either way the rest of the response is still returned.
     unauthorizedError: (_parent, ctx, _info, result) =>

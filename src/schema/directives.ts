@@ -1,7 +1,8 @@
 /**
  * Directives that are part of the public contract: they are printed into schema.graphql so
  * clients can see the rules that apply to each field, and the server reads the very same
- * declarations at run time (cost analysis, field rate limits), so the two cannot drift.
+ * declarations at run time (cost analysis, field rate limits, authorization), so the two
+ * cannot drift.
  *
  * `@cost` and `@listSize` follow the IBM GraphQL Cost Directive specification (also used by
  * Apollo's demand control), so a client can compute the cost of an operation itself.
@@ -15,6 +16,8 @@ import {
   GraphQLNonNull,
   GraphQLString,
 } from 'graphql';
+import { SCOPES } from '../auth/viewer.ts';
+import { roleEnum } from '../db/schema.ts';
 
 export const costDirective = new GraphQLDirective({
   name: 'cost',
@@ -75,4 +78,36 @@ export const rateLimitDirective = new GraphQLDirective({
   },
 });
 
-export const SCHEMA_DIRECTIVES = [costDirective, listSizeDirective, rateLimitDirective];
+/**
+ * Written by `auth({...})` (src/auth/rules.ts), which also builds the runtime check from the
+ * same arguments. Scopes and roles are strings here because scope names (`read:orders`) are
+ * not valid GraphQL enum values; the TypeScript types of `auth()` admit only real ones.
+ */
+export const authDirective = new GraphQLDirective({
+  name: 'auth',
+  description:
+    "Who may read this type or field (on a mutation: call it). Every argument given must hold; with none, any authenticated caller may. Otherwise the field resolves to null with a FORBIDDEN error at its path (UNAUTHENTICATED without a token) and the rest of the response is returned. Another tenant's objects are never FORBIDDEN: they do not exist for you.",
+  locations: [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT],
+  args: {
+    requires: {
+      type: new GraphQLList(new GraphQLNonNull(GraphQLString)),
+      description: `Scopes the caller must all have (its role's defaults, narrowed by the token's \`scope\` claim): ${SCOPES.join(', ')}.`,
+    },
+    roles: {
+      type: new GraphQLList(new GraphQLNonNull(GraphQLString)),
+      description: `Roles of which the caller must have one: ${roleEnum.enumValues.join(', ')}.`,
+    },
+    allowSelf: {
+      type: GraphQLBoolean,
+      description:
+        'When true, the user the value belongs to (a User itself, the customer of an Order) may read it without `requires` and `roles`.',
+    },
+  },
+});
+
+export const SCHEMA_DIRECTIVES = [
+  costDirective,
+  listSizeDirective,
+  rateLimitDirective,
+  authDirective,
+];

@@ -1,5 +1,6 @@
 import type { ArgBuilder } from '@pothos/core';
 import { eq } from 'drizzle-orm';
+import { type AuthRule, allows, auth } from '../auth/rules.ts';
 import type { ExecutionContext } from '../context.ts';
 import { type OrderRow, orders } from '../db/schema.ts';
 import { badUserInput } from '../errors.ts';
@@ -39,11 +40,17 @@ import {
 import { keysetConnection, planKeysetPage } from './pagination.ts';
 import { Product } from './product.ts';
 import { User } from './user.ts';
-import { hasScope, requireViewer, tenantIdOf } from './viewer-access.ts';
+import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
-/** Your own orders are always visible; anyone else's needs read:orders. */
+/**
+ * Who may read other customers' orders: `read:orders` and at least the member role. Your own
+ * orders are always visible (allowSelf on Order and User.orders).
+ */
+export const ORDER_READERS: AuthRule = { requires: ['read:orders'], roles: ['member', 'admin'] };
+
+/** The same rule as Order's `@auth`, for loaders and lists that hide rows instead of failing. */
 function mayReadOrderOf(ctx: ExecutionContext, customerId: string): boolean {
-  return customerId === ctx.viewer?.userId || hasScope(ctx, 'read:orders');
+  return allows(ctx.viewer, ORDER_READERS, customerId);
 }
 
 export const Order = builder.loadableNodeRef<OrderRow>('Order', {
@@ -74,9 +81,9 @@ export const OrderItem = builder.loadableNodeRef<OrderItemShape>('OrderItem', {
 });
 
 Order.implement({
-  description: 'A customer order. Viewers see their own orders; `read:orders` sees all.',
-  // Your own orders are always visible; anyone else's needs read:orders.
-  authScopes: (order, ctx) => order.customerId === ctx.viewer?.userId || { scope: 'read:orders' },
+  description:
+    "A customer order. Everyone sees their own orders; members and admins with `read:orders` see the tenant's.",
+  ...auth({ ...ORDER_READERS, self: (order: OrderRow) => order.customerId }),
   fields: (t) => ({
     status: t.expose('status', { type: OrderStatusEnum, description: 'Where the order is.' }),
     customer: t.field({
@@ -250,7 +257,7 @@ builder.queryFields((t) => ({
     type: Order,
     nullable: true,
     description: 'An order of your tenant by id; null when there is no such order.',
-    authScopes: { authenticated: true },
+    ...auth({}),
     args: { id: t.arg.id({ required: true, description: 'The order id (`ord_…`).' }) },
     resolve: (_root, args) => (isIdOf('ord', args.id) ? args.id : null),
   }),
@@ -258,16 +265,15 @@ builder.queryFields((t) => ({
     type: OrderConnection,
     nullable: true,
     description:
-      "Your tenant's orders (with `read:orders`) or your own orders (without), newest first by default.",
-    authScopes: { authenticated: true },
-    directives: connectionListSize,
+      "Your tenant's orders (members and admins with `read:orders`) or your own orders (everyone else), newest first by default.",
+    ...auth({}, connectionListSize),
     args: orderListArgs(t.arg),
     resolve: (_root, args, ctx) => {
       const viewer = requireViewer(ctx);
       const filter = orderListFilter(args);
       const conditions = orderListConditions(viewer.tenantId, filter);
-      // Without read:orders a viewer's list is its own orders, whatever the filter says.
-      if (!hasScope(ctx, 'read:orders')) conditions.push(eq(orders.customerId, viewer.userId));
+      // Without Order's rule a caller's list is its own orders, whatever the filter says.
+      if (!allows(viewer, ORDER_READERS)) conditions.push(eq(orders.customerId, viewer.userId));
       return keysetConnection({
         args,
         limits: ctx.config.pagination,
@@ -323,8 +329,13 @@ builder.relayMutationField(
   {
     description:
       'Places an order for the caller. Checks and reserves stock atomically; the total is computed by the server. Needs `write:orders`.',
-    authScopes: { scope: 'write:orders' },
-    directives: { rateLimit: { max: 30, window: '1m' }, ...MUTATION_COST },
+    // Nullable so that a denied mutation is null at its path, not the whole response
+    // (later mutations of the same document still run).
+    nullable: true,
+    ...auth(
+      { requires: ['write:orders'] },
+      { rateLimit: { max: 30, window: '1m' }, ...MUTATION_COST },
+    ),
     resolve: (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
       return inSavepoint(ctx.tx, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input));
@@ -341,9 +352,10 @@ builder.relayMutationField(
     inputFields: OrderTransitionInputFields,
   },
   {
-    description: 'Confirms a pending order. Needs `write:orders` and `read:orders`.',
-    authScopes: { scope: 'write:orders' },
-    directives: MUTATION_COST,
+    description:
+      "Confirms a pending order. Needs `write:orders`; someone else's order is NOT_FOUND unless you may read it.",
+    nullable: true,
+    ...auth({ requires: ['write:orders'] }, MUTATION_COST),
     resolve: (_root, { input }, ctx) => transition(ctx, input, 'confirm'),
   },
   orderPayloadOptions('ConfirmOrderPayload', 'The result of confirmOrder.'),
@@ -359,8 +371,8 @@ builder.relayMutationField(
   {
     description:
       'Cancels a pending or confirmed order and returns its units to stock. Shipped orders cannot be cancelled. Needs `write:orders`.',
-    authScopes: { scope: 'write:orders' },
-    directives: MUTATION_COST,
+    nullable: true,
+    ...auth({ requires: ['write:orders'] }, MUTATION_COST),
     resolve: (_root, { input }, ctx) => transition(ctx, input, 'cancel'),
   },
   orderPayloadOptions('CancelOrderPayload', 'The result of cancelOrder.'),
@@ -382,9 +394,7 @@ function transition(
     const outcome = await transitionOrder(tx, viewer.tenantId, input, kind);
     // Someone else's order is "not found" unless the viewer may read the tenant's orders.
     const visible =
-      outcome.order === null ||
-      outcome.order.customerId === viewer.userId ||
-      hasScope(ctx, 'read:orders');
+      outcome.order === null || allows(viewer, ORDER_READERS, outcome.order.customerId);
     return visible
       ? outcome
       : { order: null, userErrors: [userError('NOT_FOUND', 'No such order.', ['input', 'id'])] };

@@ -1,3 +1,4 @@
+import { auth } from '../auth/rules.ts';
 import { type ProductRow, products } from '../db/schema.ts';
 import { badUserInput } from '../errors.ts';
 import { isIdOf, parseId } from '../ids.ts';
@@ -32,7 +33,7 @@ export const Product = builder.loadableNodeRef<ProductRow>('Product', {
 
 Product.implement({
   description: 'Something a tenant sells.',
-  authScopes: { scope: 'read:products' },
+  ...auth({ requires: ['read:products'] }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name, 1–200 characters.' }),
     description: t.exposeString('description', {
@@ -47,7 +48,7 @@ Product.implement({
       type: Money,
       nullable: true,
       description: 'What one unit costs the tenant. Internal: admins only.',
-      authScopes: { scope: 'write:products' },
+      ...auth({ roles: ['admin'] }),
       resolve: (product) => ({ amount: product.costCents, currency: product.currency }),
     }),
     stock: t.exposeInt('stock', { description: 'Units available to order.' }),
@@ -101,7 +102,7 @@ builder.queryFields((t) => ({
     type: Product,
     nullable: true,
     description: 'A product of your tenant by id; null when there is no such product.',
-    authScopes: { scope: 'read:products' },
+    ...auth({ requires: ['read:products'] }),
     args: { id: t.arg.id({ required: true, description: 'The product id (`prod_…`).' }) },
     // Like node(id:): an id that is not a TypeID at all is the caller's mistake and says so;
     // a well-formed id of another type or of no visible product is simply null.
@@ -116,8 +117,7 @@ builder.queryFields((t) => ({
       type: Product,
       nullable: true,
       description: "Your tenant's products, filtered and sorted; newest first by default.",
-      authScopes: { scope: 'read:products' },
-      directives: connectionListSize,
+      ...auth({ requires: ['read:products'] }, connectionListSize),
       args: {
         filter: t.arg({ type: ProductFilter, description: 'Conditions products must meet.' }),
         orderBy: t.arg({ type: ProductOrder, description: 'Sort order (default: newest first).' }),
@@ -166,8 +166,10 @@ builder.relayMutationField(
   },
   {
     description: 'Adds a product to your tenant. Needs `write:products`.',
-    authScopes: { scope: 'write:products' },
-    directives: MUTATION_COST,
+    // Nullable so that a denied mutation is null at its path, not the whole response
+    // (later mutations of the same document still run).
+    nullable: true,
+    ...auth({ requires: ['write:products'] }, MUTATION_COST),
     resolve: async (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
       return inSavepoint(ctx.tx, (tx) => createProduct(tx, viewer.tenantId, input));
@@ -207,8 +209,8 @@ builder.relayMutationField(
   },
   {
     description: 'Changes a product of your tenant. Needs `write:products`.',
-    authScopes: { scope: 'write:products' },
-    directives: MUTATION_COST,
+    nullable: true,
+    ...auth({ requires: ['write:products'] }, MUTATION_COST),
     resolve: async (_root, { input }, ctx) => {
       const viewer = requireViewer(ctx);
       if (!isIdOf('prod', input.id)) {

@@ -1,3 +1,4 @@
+import { auth } from '../auth/rules.ts';
 import type { TenantRow } from '../db/schema.ts';
 import { loadTenants } from '../loaders/index.ts';
 import { builder } from './builder.ts';
@@ -13,7 +14,7 @@ export const Tenant = builder.loadableNodeRef<TenantRow>('Tenant', {
 
 Tenant.implement({
   description: 'An organisation using the API. Every other object belongs to exactly one tenant.',
-  authScopes: { authenticated: true },
+  ...auth({}),
   fields: (t) => ({
     slug: t.exposeString('slug', { description: 'URL-safe unique name, e.g. `acme`.' }),
     name: t.exposeString('name', { description: 'Display name.' }),

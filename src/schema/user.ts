@@ -1,9 +1,15 @@
+import { auth } from '../auth/rules.ts';
 import { type UserRow, users } from '../db/schema.ts';
 import { loadUsers, loadUsersPage, USER_SORT_KEYS, userListConditions } from '../loaders/index.ts';
 import { builder } from './builder.ts';
 import { OrderDirectionEnum, RoleEnum } from './common.ts';
 import { connectionListSize } from './cost-directives.ts';
-import { loadOrderConnectionsOfUsers, OrderConnection, orderListArgs } from './order.ts';
+import {
+  loadOrderConnectionsOfUsers,
+  ORDER_READERS,
+  OrderConnection,
+  orderListArgs,
+} from './order.ts';
 import { keysetConnection } from './pagination.ts';
 import { Tenant } from './tenant.ts';
 import { requireViewer, tenantIdOf } from './viewer-access.ts';
@@ -17,7 +23,7 @@ export const User = builder.loadableNodeRef<UserRow>('User', {
 
 User.implement({
   description: 'A person in a tenant: a customer, a member of staff, or an admin.',
-  authScopes: { authenticated: true },
+  ...auth({}),
   fields: (t) => ({
     username: t.exposeString('username', {
       description: 'Unique in the tenant; 3–32 of a-z 0-9 _ -.',
@@ -26,7 +32,7 @@ User.implement({
     email: t.exposeString('email', {
       nullable: true,
       description: 'Email address. Personal data: needs `read:pii`, or being this user.',
-      authScopes: (user, _args, ctx) => user.id === ctx.viewer?.userId || { scope: 'read:pii' },
+      ...auth({ requires: ['read:pii'], self: (user: UserRow) => user.id }),
     }),
     role: t.expose('role', { type: RoleEnum, description: 'What the user may do.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user joined.' }),
@@ -39,12 +45,11 @@ User.implement({
       type: OrderConnection,
       nullable: true,
       description:
-        'Orders this user placed, newest first by default. Needs `read:orders`, or being this user.',
-      authScopes: (user, _args, ctx) => user.id === ctx.viewer?.userId || { scope: 'read:orders' },
+        'Orders this user placed, newest first by default. Needs `read:orders` and the member or admin role, or being this user.',
+      ...auth({ ...ORDER_READERS, self: (user: UserRow) => user.id }, connectionListSize),
       // byPath: every user at the same place in the query shares the same arguments, so all
       // of them are loaded by one statement (see loadOrderPagesByCustomer).
       byPath: true,
-      directives: connectionListSize,
       args: orderListArgs(t.arg),
       load: (userIds: string[], ctx, args) => loadOrderConnectionsOfUsers(ctx, userIds, args),
       resolve: (user) => user.id,
@@ -58,8 +63,7 @@ builder.queryFields((t) => ({
       type: User,
       nullable: true,
       description: "Your tenant's users, oldest first. Admins only (`read:users`).",
-      authScopes: { scope: 'read:users' },
-      directives: connectionListSize,
+      ...auth({ requires: ['read:users'], roles: ['admin'] }, connectionListSize),
       args: {
         role: t.arg({ type: RoleEnum, description: 'Only users with this role.' }),
         direction: t.arg({

@@ -685,7 +685,7 @@ describe('createOrder', () => {
       { items: [{ productId: product, quantity: 1 }] },
       'acme/carol',
     );
-    expect(response.body.data).toBeNull();
+    expect(response.body.data).toEqual({ createOrder: null });
     expect(
       response.body.errors!.map((error) => [error.message, error.path, error.extensions!.code]),
     ).toEqual([['Not authorized to resolve Mutation.createOrder', ['createOrder'], 'FORBIDDEN']]);
@@ -699,7 +699,7 @@ describe('createOrder', () => {
     const response = await t.graphql(CREATE_ORDER, {
       input: { items: [{ productId: product, quantity: 1 }] },
     });
-    expect(response.body.data).toBeNull();
+    expect(response.body.data).toEqual({ createOrder: null });
     expect(
       response.body.errors!.map((error) => [error.message, error.path, error.extensions!.code]),
     ).toEqual([['Authentication is required for this field.', ['createOrder'], 'UNAUTHENTICATED']]);

@@ -685,7 +685,7 @@ describe('createProduct', () => {
         as,
       );
       expect(response.status).toBe(200);
-      expect(response.body.data).toBeNull();
+      expect(response.body.data).toEqual({ createProduct: null });
       expect(errorsOf(response)).toEqual([
         {
           message: 'Not authorized to resolve Mutation.createProduct',
@@ -702,7 +702,7 @@ describe('createProduct', () => {
     const response = await t.graphql(CREATE_PRODUCT, {
       input: { name: 'Anonymous Mug', price: { amount: 100, currency: 'USD' } },
     });
-    expect(response.body.data).toBeNull();
+    expect(response.body.data).toEqual({ createProduct: null });
     expect(errorsOf(response)).toEqual([
       {
         message: 'Authentication is required for this field.',
@@ -891,7 +891,7 @@ describe('updateProduct', () => {
         { input: { id: product.id, stock: 77 } },
         { as },
       );
-      expect(response.body.data).toBeNull();
+      expect(response.body.data).toEqual({ updateProduct: null });
       expect(errorsOf(response)).toEqual([
         {
           message: 'Not authorized to resolve Mutation.updateProduct',

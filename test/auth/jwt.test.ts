@@ -15,19 +15,21 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateDevKey, signDevToken } from '../../src/auth/dev-key.ts';
 import {
   createTokenVerifier,
+  JWKS_FILE_CHECK_INTERVAL_MS,
   TokenRejectedError,
   type TokenRejectionReason,
   type TokenVerifier,
 } from '../../src/auth/jwt.ts';
 import { ROLE_SCOPES } from '../../src/auth/viewer.ts';
-import { mintDevToken, parseTtl } from '../../src/cli/token.ts';
-import { type Config, loadConfig } from '../../src/config.ts';
+import { formatDuration, mintDevToken, parseTtl } from '../../src/cli/token.ts';
+import { type Config, ConfigError, loadConfig } from '../../src/config.ts';
 import { DEMO_TENANTS } from '../../src/db/seed.ts';
 import { IdPrefix, newId } from '../../src/ids.ts';
+import { createLogger } from '../../src/logger.ts';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -48,6 +50,7 @@ beforeAll(async () => {
     audience: 'orders-api',
     algorithms: ['HS256'],
     clockToleranceSeconds: 30,
+    maxTokenLifetimeSeconds: 900,
     keys: { kind: 'devKey', file: path.join(tempDir, 'keys', 'dev-signing-key.json') },
   };
   secret = await loadOrCreateDevKey(auth.keys.kind === 'devKey' ? auth.keys.file : '');
@@ -265,6 +268,86 @@ describe('createTokenVerifier with the development key', () => {
   });
 });
 
+describe('token lifetime, required claims and clock tolerance', () => {
+  it('accepts a token that lives exactly the maximum lifetime', async () => {
+    const t = now();
+    await expect(verifier.verify(await hsToken({ iat: t, exp: t + 900 }))).resolves.toMatchObject({
+      userId,
+    });
+  });
+
+  it('rejects a token whose exp - iat exceeds the maximum lifetime, even when fresh', async () => {
+    const t = now();
+    await expectRejected(await hsToken({ iat: t, exp: t + 901 }), 'lifetime_too_long');
+    await expectRejected(await hsToken({ iat: t - 60, exp: t + 8 * 3600 }), 'lifetime_too_long');
+  });
+
+  it('measures the lifetime against the configured maximum', async () => {
+    const shortLived = await createTokenVerifier({ ...auth, maxTokenLifetimeSeconds: 300 });
+    const t = now();
+    await expect(shortLived.verify(await hsToken({ iat: t, exp: t + 300 }))).resolves.toBeTruthy();
+    await expectRejected(await hsToken({ iat: t, exp: t + 301 }), 'lifetime_too_long', shortLived);
+  });
+
+  it('rejects a token without iss or aud as bad claims', async () => {
+    await expectRejected(await hsToken({}, { omit: ['iss'] }), 'bad_claims');
+    await expectRejected(await hsToken({}, { omit: ['aud'] }), 'bad_claims');
+  });
+
+  it('rejects a token whose nbf is a few seconds ahead only beyond the tolerance', async () => {
+    await expect(verifier.verify(await hsToken({ nbf: now() + 20 }))).resolves.toBeTruthy();
+    await expectRejected(await hsToken({ nbf: now() + 45 }), 'not_yet_valid');
+  });
+
+  it('refuses to build a verifier with a clock tolerance above 30 seconds', async () => {
+    await expect(createTokenVerifier({ ...auth, clockToleranceSeconds: 31 })).rejects.toThrow(
+      'The clock tolerance must be 0 to 30 seconds, got 31.',
+    );
+  });
+
+  it('never verifies HS256 through a JWKS, even when the allow-list names it', async () => {
+    const file = path.join(tempDir, 'hs-jwks.json');
+    await writeFile(file, JSON.stringify({ keys: [] }));
+    await expect(
+      createTokenVerifier({ ...auth, algorithms: ['HS256'], keys: { kind: 'jwksFile', file } }),
+    ).rejects.toThrow(/allows no algorithm usable with the jwksFile key source/);
+  });
+});
+
+describe('JWT_MAX_TOKEN_LIFETIME', () => {
+  it('defaults to 15 minutes', () => {
+    expect(loadConfig({}).auth.maxTokenLifetimeSeconds).toBe(900);
+  });
+
+  it.each([
+    ['900', 900],
+    ['15m', 900],
+    ['90s', 90],
+    ['2h', 7200],
+    ['1d', 86_400],
+  ])('reads %s as %i seconds', (value, seconds) => {
+    expect(loadConfig({ JWT_MAX_TOKEN_LIFETIME: value }).auth.maxTokenLifetimeSeconds).toBe(
+      seconds,
+    );
+  });
+
+  it.each(['25h', '2d', '59', '30s'])('refuses %s as outside 1m to 24h', (value) => {
+    expect(() => loadConfig({ JWT_MAX_TOKEN_LIFETIME: value })).toThrow(
+      new ConfigError(
+        'Invalid configuration:\n  JWT_MAX_TOKEN_LIFETIME: must be between 1m and 24h',
+      ),
+    );
+  });
+
+  it.each(['15 minutes', '1.5h', '-5m', 'm', '15M'])('refuses %s as not a duration', (value) => {
+    expect(() => loadConfig({ JWT_MAX_TOKEN_LIFETIME: value })).toThrow(
+      new ConfigError(
+        'Invalid configuration:\n  JWT_MAX_TOKEN_LIFETIME: must be seconds or a duration with a unit: 900, 90s, 15m, 2h, 1d',
+      ),
+    );
+  });
+});
+
 describe('createTokenVerifier with a JWKS file', () => {
   let rsa: CryptoKeyPair;
   let ec: CryptoKeyPair;
@@ -307,6 +390,52 @@ describe('createTokenVerifier with a JWKS file', () => {
       expect(viewer).toMatchObject({ userId, tenantId, role: 'admin' });
       expect([...viewer.scopes]).toEqual(['read:orders']);
     }
+  });
+
+  it('accepts Ed25519 keys signed as EdDSA or as its fully-specified name Ed25519', async () => {
+    const ed = await generateKeyPair('Ed25519');
+    const file = path.join(tempDir, 'jwks-ed.json');
+    await writeFile(
+      file,
+      JSON.stringify({ keys: [{ ...(await exportJWK(ed.publicKey)), kid: 'ed-1', use: 'sig' }] }),
+    );
+    for (const allowed of [['EdDSA'], ['Ed25519']] as const) {
+      const edVerifier = await createTokenVerifier({
+        ...auth,
+        algorithms: allowed,
+        keys: { kind: 'jwksFile', file },
+      });
+      for (const alg of ['EdDSA', 'Ed25519']) {
+        const token = await new SignJWT({ tid: tenantId, role: 'viewer' })
+          .setProtectedHeader({ alg, kid: 'ed-1' })
+          .setIssuer(auth.issuer)
+          .setAudience(auth.audience)
+          .setSubject(userId)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(ed.privateKey);
+        await expect(edVerifier.verify(token)).resolves.toMatchObject({ userId, role: 'viewer' });
+      }
+    }
+  });
+
+  it('rejects an Ed25519 token when only RS256 and ES256 are allowed', async () => {
+    const ed = await generateKeyPair('Ed25519');
+    const token = await new SignJWT({ tid: tenantId, role: 'viewer' })
+      .setProtectedHeader({ alg: 'Ed25519', kid: 'ed-1' })
+      .setIssuer('https://idp.example')
+      .setAudience(auth.audience)
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(ed.privateKey);
+    const rsOnly = await createTokenVerifier({
+      ...auth,
+      issuer: 'https://idp.example',
+      algorithms: ['RS256', 'ES256'],
+      keys: { kind: 'jwksFile', file: path.join(tempDir, 'jwks.json') },
+    });
+    await expectRejected(token, 'unsupported_algorithm', rsOnly);
   });
 
   it('rejects a token whose kid is not in the set', async () => {
@@ -408,6 +537,151 @@ describe('createTokenVerifier with a JWKS URL', () => {
   });
 });
 
+/** A public JWK of `pair` under `kid`, as an identity provider publishes it. */
+async function publicJwk(pair: CryptoKeyPair, kid: string, alg: string) {
+  return { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' };
+}
+
+async function rsToken(pair: CryptoKeyPair, kid: string): Promise<string> {
+  return new SignJWT({ tid: tenantId, role: 'member' })
+    .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+    .setIssuer(auth.issuer)
+    .setAudience(auth.audience)
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(pair.privateKey);
+}
+
+/** Long enough for the verifier to look at the JWKS file again. */
+const afterFileCheckInterval = () =>
+  new Promise((resolve) => setTimeout(resolve, JWKS_FILE_CHECK_INTERVAL_MS + 100));
+
+describe('key rotation without a restart: JWKS file', () => {
+  let oldKey: CryptoKeyPair;
+  let newKey: CryptoKeyPair;
+  let file: string;
+  const warnings: string[] = [];
+  let rotating: TokenVerifier;
+
+  beforeAll(async () => {
+    oldKey = await generateKeyPair('RS256');
+    newKey = await generateKeyPair('RS256');
+    file = path.join(tempDir, 'rotating-jwks.json');
+    await writeFile(file, JSON.stringify({ keys: [await publicJwk(oldKey, 'old', 'RS256')] }));
+    rotating = await createTokenVerifier(
+      { ...auth, algorithms: ['RS256'], keys: { kind: 'jwksFile', file } },
+      {
+        logger: createLogger(
+          { logLevel: 'warn', env: 'test' },
+          { write: (line: string) => void warnings.push(JSON.parse(line).msg) },
+        ),
+      },
+    );
+  });
+
+  it('verifies a new key once it is added to the file, and stops verifying a removed one', async () => {
+    await expect(rotating.verify(await rsToken(oldKey, 'old'))).resolves.toMatchObject({ userId });
+    await expectRejected(await rsToken(newKey, 'new'), 'unknown_key', rotating);
+
+    // Step 1 of a rotation: publish the new key beside the old one.
+    await writeFile(
+      file,
+      JSON.stringify({
+        keys: [await publicJwk(oldKey, 'old', 'RS256'), await publicJwk(newKey, 'new', 'RS256')],
+      }),
+    );
+    await afterFileCheckInterval();
+    await expect(rotating.verify(await rsToken(newKey, 'new'))).resolves.toMatchObject({ userId });
+    await expect(rotating.verify(await rsToken(oldKey, 'old'))).resolves.toMatchObject({ userId });
+
+    // Step 2: retire the old key.
+    await writeFile(file, JSON.stringify({ keys: [await publicJwk(newKey, 'new', 'RS256')] }));
+    await afterFileCheckInterval();
+    await expectRejected(await rsToken(oldKey, 'old'), 'unknown_key', rotating);
+    await expect(rotating.verify(await rsToken(newKey, 'new'))).resolves.toMatchObject({ userId });
+  });
+
+  it('keeps the last good keys, with one warning, when the file becomes unusable', async () => {
+    await writeFile(file, '{"keys": [');
+    await afterFileCheckInterval();
+    await expect(rotating.verify(await rsToken(newKey, 'new'))).resolves.toMatchObject({ userId });
+    await afterFileCheckInterval();
+    await expect(rotating.verify(await rsToken(newKey, 'new'))).resolves.toMatchObject({ userId });
+    expect(warnings).toEqual([
+      'JWKS file changed but could not be used; keeping the previous keys',
+    ]);
+  });
+
+  it('does not look at the file again within the check interval', async () => {
+    await writeFile(file, JSON.stringify({ keys: [await publicJwk(oldKey, 'old', 'RS256')] }));
+    await afterFileCheckInterval();
+    // This verification checks the file and picks up the change...
+    await expect(rotating.verify(await rsToken(oldKey, 'old'))).resolves.toMatchObject({ userId });
+    await writeFile(file, JSON.stringify({ keys: [await publicJwk(newKey, 'new', 'RS256')] }));
+    // ...so a change right after it is not seen yet: unknown kids cannot force re-reads.
+    await expectRejected(await rsToken(newKey, 'new'), 'unknown_key', rotating);
+    await expect(rotating.verify(await rsToken(oldKey, 'old'))).resolves.toMatchObject({ userId });
+    await afterFileCheckInterval();
+    await expect(rotating.verify(await rsToken(newKey, 'new'))).resolves.toMatchObject({ userId });
+  });
+});
+
+describe('key rotation without a restart: JWKS URL', () => {
+  let server: Server;
+  let url: string;
+  let served: string;
+  let fetches = 0;
+
+  beforeAll(async () => {
+    server = createServer((_request, response) => {
+      fetches += 1;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(served);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('refetches the set for an unknown kid once the 30-second cooldown has passed', async () => {
+    const oldKey = await generateKeyPair('RS256');
+    const newKey = await generateKeyPair('RS256');
+    served = JSON.stringify({ keys: [await publicJwk(oldKey, 'old', 'RS256')] });
+    const remote = await createTokenVerifier({
+      ...auth,
+      algorithms: ['RS256'],
+      keys: { kind: 'jwksUrl', url },
+    });
+    // Only `Date` is faked: jose's cache and cooldown read it; sockets and timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+
+    await expect(remote.verify(await rsToken(oldKey, 'old'))).resolves.toMatchObject({ userId });
+    expect(fetches).toBe(1);
+
+    // The identity provider rotates: the old key is gone, the new one signs.
+    served = JSON.stringify({ keys: [await publicJwk(newKey, 'new', 'RS256')] });
+    vi.setSystemTime(Date.now() + 29_000);
+    await expectRejected(await rsToken(newKey, 'new'), 'unknown_key', remote);
+    await expectRejected(await rsToken(newKey, 'new'), 'unknown_key', remote);
+    expect(fetches).toBe(1);
+
+    vi.setSystemTime(Date.now() + 2_000);
+    await expect(remote.verify(await rsToken(newKey, 'new'))).resolves.toMatchObject({ userId });
+    expect(fetches).toBe(2);
+    // The refetched set no longer holds the old key, and the cooldown stops a second refetch.
+    await expectRejected(await rsToken(oldKey, 'old'), 'unknown_key', remote);
+    await expectRejected(await rsToken(oldKey, 'old'), 'unknown_key', remote);
+    expect(fetches).toBe(2);
+  });
+});
+
 describe('token CLI', () => {
   const acme = DEMO_TENANTS.find((tenant) => tenant.slug === 'acme')!;
   const alice = acme.users.find((user) => user.username === 'alice')!;
@@ -462,6 +736,63 @@ describe('token CLI', () => {
       expect(stdout).toBe('');
       expect(stderr).toMatch(/--ttl/);
     }
+  });
+
+  it('refuses a --ttl longer than the maximum token lifetime the server accepts', async () => {
+    const { code, stdout, stderr } = await runCli([
+      '--tenant',
+      'acme',
+      '--user',
+      'alice',
+      '--ttl',
+      '2h',
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    // npx may add its own warnings to stderr; the command's message is one whole line.
+    expect(stderr).toContain(
+      'token: --ttl 2h is longer than the server accepts: tokens may live at most 15m (JWT_MAX_TOKEN_LIFETIME). Use a shorter --ttl, or raise JWT_MAX_TOKEN_LIFETIME for the server and this command alike.\n',
+    );
+  });
+
+  it('mints a longer token when JWT_MAX_TOKEN_LIFETIME allows it, and the server accepts it', async () => {
+    const env = { DATA_DIR: dataDir, NODE_ENV: 'development', JWT_MAX_TOKEN_LIFETIME: '2h' };
+    const { code, stdout } = await execFileAsync(
+      'npx',
+      ['tsx', 'src/cli/token.ts', '--tenant', 'acme', '--user', 'alice', '--ttl', '2h'],
+      { cwd: repoRoot, env: { ...cliEnv, ...env } },
+    ).then(({ stdout }) => ({ code: 0, stdout }));
+    expect(code).toBe(0);
+    const claims = decodeJwt(stdout.trim());
+    expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(7200);
+    const verify = await createTokenVerifier(loadConfig(env).auth);
+    await expect(verify.verify(stdout.trim())).resolves.toMatchObject({ userId: alice.id });
+  });
+
+  it('defaults to 15 minutes, or to the maximum lifetime when that is shorter', async () => {
+    const standard = loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'development' });
+    const short = loadConfig({
+      DATA_DIR: dataDir,
+      NODE_ENV: 'development',
+      JWT_MAX_TOKEN_LIFETIME: '5m',
+    });
+    const lifetime = (token: string) => {
+      const claims = decodeJwt(token);
+      return (claims.exp ?? 0) - (claims.iat ?? 0);
+    };
+    expect(lifetime(await mintDevToken(standard, { tenant: 'acme', user: 'alice' }))).toBe(900);
+    expect(lifetime(await mintDevToken(short, { tenant: 'acme', user: 'alice' }))).toBe(300);
+    await expect(
+      mintDevToken(short, { tenant: 'acme', user: 'alice', ttlSeconds: 301 }),
+    ).rejects.toThrow('--ttl 5m1s is longer than the server accepts: tokens may live at most 5m');
+  });
+
+  it('formats durations as the shortest exact units', () => {
+    expect(formatDuration(900)).toBe('15m');
+    expect(formatDuration(90)).toBe('1m30s');
+    expect(formatDuration(7200)).toBe('2h');
+    expect(formatDuration(86_400)).toBe('1d');
+    expect(formatDuration(5400)).toBe('1h30m');
   });
 
   it('exits 1 naming the demo users for an unknown user', async () => {

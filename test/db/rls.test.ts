@@ -4,7 +4,7 @@
  * `app.tenant_id` transaction-locally, switch to `orders_app`). Runs on PGlite, and on real
  * PostgreSQL when DATABASE_URL is set.
  */
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, type Db } from '../../src/db/client.ts';
@@ -249,6 +249,109 @@ describe.each(PAIRS)('with app.tenant_id set to %s', (_slug, own, _otherSlug, ot
     },
   );
 });
+
+/**
+ * References across tenants: a row of its own that points at the other tenant's rows. RLS
+ * cannot see these (foreign-key checks bypass it); the composite (tenant_id, id) keys refuse them.
+ */
+const REFERENCES = [
+  {
+    table: 'order_items',
+    column: 'product_id',
+    key: 'productId',
+    target: 'products',
+    constraint: 'order_items_product_fk',
+  },
+  {
+    table: 'order_items',
+    column: 'order_id',
+    key: 'orderId',
+    target: 'orders',
+    constraint: 'order_items_order_fk',
+  },
+  {
+    table: 'orders',
+    column: 'customer_id',
+    key: 'customerId',
+    target: 'users',
+    constraint: 'orders_customer_fk',
+  },
+] as const;
+
+describe.each(PAIRS)(
+  'with app.tenant_id set to %s, across tenants',
+  (_slug, own, _otherSlug, other) => {
+    const tableNamed = (name: string) => TABLES.find((t) => t.name === name)!;
+
+    it.each(REFERENCES.map((r) => [`${r.table}.${r.column}`, r] as const))(
+      "refuses a row of its own whose %s is the other tenant's",
+      async (_name, r) => {
+        const [theirs] = await idsOwnedBy(tableNamed(r.target), other);
+        const t = tableNamed(r.table);
+        const [sample] = await asOwner(own, (tx) =>
+          tx.select().from(t.table).where(eq(t.tenant, own)).limit(1),
+        );
+        const copy = { ...sample, id: newId(t.prefix), [r.key]: theirs };
+        const error = await databaseErrorOf(
+          asApp(own, (tx) => tx.insert(t.table).values(copy as never)),
+        );
+        expect(error).toEqual({
+          code: '23503',
+          message: `insert or update on table "${r.table}" violates foreign key constraint "${r.constraint}"`,
+        });
+      },
+    );
+
+    it.each(REFERENCES.map((r) => [`${r.table}.${r.column}`, r] as const))(
+      "refuses to point one of its rows' %s at the other tenant's",
+      async (_name, r) => {
+        const [theirs] = await idsOwnedBy(tableNamed(r.target), other);
+        const t = tableNamed(r.table);
+        const [mine] = await idsOwnedBy(t, own);
+        const error = await databaseErrorOf(
+          asApp(own, (tx) =>
+            tx.execute(
+              sql`update ${t.table} set ${sql.identifier(r.column)} = ${theirs} where ${t.id} = ${mine}`,
+            ),
+          ),
+        );
+        expect(error).toEqual({
+          code: '23503',
+          message: `insert or update on table "${r.table}" violates foreign key constraint "${r.constraint}"`,
+        });
+      },
+    );
+
+    it.each(TABLES.map((t) => [t.name, t] as const))(
+      "cannot delete the other tenant's rows in %s by id",
+      async (_name, t) => {
+        const theirs = await idsOwnedBy(t, other);
+        const deleted = await asApp(own, (tx) =>
+          tx.delete(t.table).where(inArray(t.id, theirs)).returning({ id: t.id }),
+        );
+        expect(deleted).toEqual([]);
+        expect(await idsOwnedBy(t, other)).toEqual(theirs);
+      },
+    );
+
+    it('cannot switch row-level security off', async () => {
+      const disabled = await databaseErrorOf(
+        asApp(own, (tx) => tx.execute(sql`alter table orders disable row level security`)),
+      );
+      expect(disabled).toEqual({ code: '42501', message: 'must be owner of table orders' });
+      const unsecured = await databaseErrorOf(
+        asApp(own, async (tx) => {
+          await tx.execute(sql`set local row_security = off`);
+          return tx.select({ id: orders.id }).from(orders);
+        }),
+      );
+      expect(unsecured).toEqual({
+        code: '42501',
+        message: 'query would be affected by row-level security policy for table "orders"',
+      });
+    });
+  },
+);
 
 describe('without a tenant', () => {
   it.each(TABLES.map((t) => [t.name, t] as const))(
