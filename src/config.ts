@@ -47,6 +47,16 @@ const tokenLifetime = z
     'must be between 1m and 24h',
   );
 
+/** `86400` (seconds), `90s`, `30m`, `24h` or `7d` → seconds, at least one second. */
+const duration = z
+  .string()
+  .regex(/^\d{1,7}[smhd]?$/, 'must be seconds or a duration with a unit: 86400, 90s, 30m, 24h, 7d')
+  .transform((value) => {
+    const unit = value.replace(/^\d+/, '');
+    return Number.parseInt(value, 10) * (DURATION_UNITS[unit] ?? Number.NaN);
+  })
+  .refine((seconds) => seconds >= 1, 'must be at least 1s');
+
 /** Signing algorithms a token may use. `Ed25519` is RFC 9864's fully-specified name of `EdDSA`. */
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -107,6 +117,10 @@ const EnvSchema = z.object({
   // Time limits: a whole operation's execution, and each SQL statement (0 = no limit).
   EXECUTION_TIMEOUT_MS: positiveInt.default(10_000),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  // Idempotency keys: how long a key is remembered, and how long a retry waits for the
+  // request that holds its key before IDEMPOTENCY_IN_PROGRESS.
+  IDEMPOTENCY_TTL: duration.default(24 * 60 * 60),
+  IDEMPOTENCY_WAIT_MS: positiveInt.default(5_000),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -169,6 +183,13 @@ export interface Config {
     readonly executionMs: number;
     /** PostgreSQL `statement_timeout` in milliseconds; 0 turns it off. PGlite ignores it. */
     readonly statementMs: number;
+  };
+  /** Idempotent mutations (src/idempotency/). */
+  readonly idempotency: {
+    /** Seconds a key (and its stored payload) is kept. */
+    readonly ttlSeconds: number;
+    /** Most milliseconds a retry waits for the request holding its key. */
+    readonly waitMs: number;
   };
   /** Whether `@rateLimit(max, window)` on schema fields is enforced. */
   readonly fieldRateLimits: boolean;
@@ -293,6 +314,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustedProxies: e.TRUSTED_PROXIES,
     },
     timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS, statementMs: e.STATEMENT_TIMEOUT_MS },
+    idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL, waitMs: e.IDEMPOTENCY_WAIT_MS },
     fieldRateLimits: e.FIELD_RATE_LIMITS,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, failureMode: e.REDIS_FAILURE_MODE } : null,
   };

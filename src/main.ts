@@ -10,10 +10,13 @@ import { formatDuration, mintDevToken } from './cli/token.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
+import { startIdempotencyKeyExpiry } from './idempotency/expiry.ts';
 import { createLogger } from './logger.ts';
 import { openRedis } from './redis.ts';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
+const IDEMPOTENCY_EXPIRY_BATCH_SIZE = 1_000;
 
 async function main() {
   let config: Config;
@@ -50,6 +53,14 @@ async function main() {
     graphiqlAuthorization: demoTokens[0] ? `Bearer ${demoTokens[0].token}` : undefined,
   });
 
+  // Expired idempotency keys go in batches, every minute; the timer is unref'd.
+  const stopExpiry = startIdempotencyKeyExpiry({
+    db: database.db,
+    intervalMs: IDEMPOTENCY_EXPIRY_INTERVAL_MS,
+    batchSize: IDEMPOTENCY_EXPIRY_BATCH_SIZE,
+    onError: (error) => logger.error({ err: error }, 'deleting expired idempotency keys failed'),
+  });
+
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}/graphql`;
@@ -70,6 +81,7 @@ async function main() {
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
     server.close(async () => {
+      stopExpiry();
       await database.close();
       redis?.disconnect();
       process.exit(0);

@@ -73,6 +73,7 @@ describe('defaults', () => {
         trustedProxies: [],
       },
       timeouts: { executionMs: 10_000, statementMs: 5_000 },
+      idempotency: { ttlSeconds: 86_400, waitMs: 5_000 },
       fieldRateLimits: true,
       redis: null,
     } satisfies Config);
@@ -104,6 +105,8 @@ describe('defaults', () => {
       JWT_CLOCK_TOLERANCE_SECONDS: '0',
       PAGE_SIZE_DEFAULT: '10',
       PAGE_SIZE_MAX: '50',
+      IDEMPOTENCY_TTL: '2h',
+      IDEMPOTENCY_WAIT_MS: '1500',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -114,6 +117,7 @@ describe('defaults', () => {
       graphiql: false,
       auth: { clockToleranceSeconds: 0, keys: { kind: 'devKey' } },
       pagination: { defaultSize: 10, maxSize: 50 },
+      idempotency: { ttlSeconds: 7200, waitMs: 1500 },
     });
   });
 });
@@ -135,6 +139,9 @@ describe('a bad value stops the server with a ConfigError naming the variable', 
     ['PAGE_SIZE_MAX', '101'],
     ['JWT_ALGORITHMS', 'none'],
     ['JWT_JWKS_URL', 'ftp://id.example.com/jwks.json'],
+    ['IDEMPOTENCY_TTL', '0'],
+    ['IDEMPOTENCY_TTL', '1w'],
+    ['IDEMPOTENCY_WAIT_MS', '0'],
   ])('%s=%s', (name, value) => {
     const error = configErrorOf({ [name]: value });
     expect(error.message).toMatch(new RegExp(`^Invalid configuration:\\n  ${name}: \\S`));

@@ -13,6 +13,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TENANTS } from '../src/db/seed.ts';
 import { splitCostReport } from './helpers/app.ts';
+import { newClientMutationId } from './helpers/keys.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -235,7 +236,13 @@ describe('a restart on the same DATA_DIR', () => {
       const created = await graphql(
         first,
         CREATE_PRODUCT,
-        { input: { name: 'Kept across restarts', price: { amount: 1250, currency: 'EUR' } } },
+        {
+          input: {
+            clientMutationId: newClientMutationId('product'),
+            name: 'Kept across restarts',
+            price: { amount: 1250, currency: 'EUR' },
+          },
+        },
         aliceToken,
       );
       expect(created.body.data!.createProduct.userErrors).toEqual([]);

@@ -181,11 +181,39 @@ export const orderItems = pgTable(
   ],
 );
 
+/**
+ * Idempotent mutations (src/idempotency/): the first request with a key claims its row and,
+ * in the same transaction as its writes, stores the payload it answered; retries with the
+ * same key replay it. `response` is the payload's JSON text (not jsonb, which reorders keys),
+ * null while the first request is still running.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    userId: text('user_id').notNull(),
+    mutation: text('mutation').notNull(),
+    key: text('key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    response: text('response'),
+    createdAt: createdAt(),
+    expiresAt: timestampMs('expires_at').notNull(),
+  },
+  (t) => [
+    unique('idempotency_keys_scope_unique').on(t.tenantId, t.userId, t.mutation, t.key),
+    index('idempotency_keys_expires_idx').on(t.expiresAt),
+    check('idempotency_keys_key_length', sql`char_length(${t.key}) between 1 and 255`),
+  ],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ProductRow = typeof products.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderItemRow = typeof orderItems.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type Plan = (typeof planEnum.enumValues)[number];
 export type Role = (typeof roleEnum.enumValues)[number];
 export type Currency = (typeof currencyEnum.enumValues)[number];

@@ -34,8 +34,10 @@ query Orders {
 `;
 
 const CREATE_ORDER = `# Place an order (members and admins). Copy a product id from the Products tab.
-mutation CreateOrder($productId: ID!) {
-  createOrder(input: { clientMutationId: "example-1", items: [{ productId: $productId, quantity: 1 }] }) {
+# clientMutationId is the idempotency key: running this again with the same key replays the
+# first answer; change it (e.g. a new UUID) for each new order.
+mutation CreateOrder($key: ID!, $productId: ID!) {
+  createOrder(input: { clientMutationId: $key, items: [{ productId: $productId, quantity: 1 }] }) {
     order { id status total { amount currency } }
     userErrors { field code message }
   }
@@ -50,6 +52,10 @@ export function graphiqlTabs(authorizationHeader: string | undefined) {
     { query: WHO_AM_I, headers },
     { query: PRODUCTS, headers },
     { query: ORDERS, headers },
-    { query: CREATE_ORDER, headers, variables: JSON.stringify({ productId: 'prod_…' }, null, 2) },
+    {
+      query: CREATE_ORDER,
+      headers,
+      variables: JSON.stringify({ key: 'order-1', productId: 'prod_…' }, null, 2),
+    },
   ];
 }

@@ -13,8 +13,13 @@ import { sql } from 'drizzle-orm';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
-import { APP_ROLE, type Database } from '../db/client.ts';
+import { APP_ROLE, type Database, type Db } from '../db/client.ts';
 import { countStatements, type StatementCount } from '../db/statement-counter.ts';
+import {
+  completeIdempotentMutations,
+  IDEMPOTENT_REPLAYED_HEADER,
+  wasReplayed,
+} from '../idempotency/with-idempotency.ts';
 
 export interface TenantTransactionOptions {
   database: Database;
@@ -51,6 +56,11 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
               );
               Object.assign(context, { tx });
               executed = await executeFn(args);
+              // Idempotency keys: store the payloads claimed keys answered, in this same
+              // transaction as the writes; put replayed payloads in place.
+              if (!readOnly && executed && !(Symbol.asyncIterator in executed)) {
+                await completeIdempotentMutations(context, tx as unknown as Db, executed);
+              }
               return executed;
             });
           } catch (error) {
@@ -66,6 +76,7 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
       });
     },
     onResponse({ request, response }) {
+      if (wasReplayed(request)) response.headers.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
       const counter = counts.get(request);
       if (options.exposeStatementCount && counter) {
         response.headers.set(SQL_STATEMENTS_HEADER, String(counter.count));

@@ -132,7 +132,8 @@ export const builder = new SchemaBuilder<{
     beforeArgOptions: { description: 'Return items before this cursor.' },
     mutationInputArgOptions: { description: "The mutation's input." },
     clientMutationIdInputOptions: {
-      description: 'A client-chosen id for this call, echoed in the payload.',
+      description:
+        'A client-chosen id for this call, echoed in the payload, and its idempotency key (1–255 printable characters): a retry with the same key and input returns the first answer without running again. Required by createOrder and createProduct.',
     },
     clientMutationIdFieldOptions: { description: 'The clientMutationId of the input, echoed.' },
     idFieldOptions: {

@@ -4,6 +4,7 @@ import { type AuthRule, allows, auth } from '../auth/rules.ts';
 import type { ExecutionContext } from '../context.ts';
 import { type OrderRow, orders } from '../db/schema.ts';
 import { badUserInput } from '../errors.ts';
+import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { isIdOf } from '../ids.ts';
 import {
   loadItemsOfOrders,
@@ -336,9 +337,14 @@ builder.relayMutationField(
       { requires: ['write:orders'] },
       { rateLimit: { max: 30, window: '1m' }, ...MUTATION_COST },
     ),
-    resolve: (_root, { input }, ctx) => {
+    resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      return inSavepoint(ctx.tx, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input));
+      return withIdempotency(
+        ctx,
+        { mutation: 'createOrder', input, info, required: true },
+        (idempotent) =>
+          inSavepoint(idempotent, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input)),
+      );
     },
   },
   orderPayloadOptions('CreateOrderPayload', 'The result of createOrder.'),
@@ -356,7 +362,10 @@ builder.relayMutationField(
       "Confirms a pending order. Needs `write:orders`; someone else's order is NOT_FOUND unless you may read it.",
     nullable: true,
     ...auth({ requires: ['write:orders'] }, MUTATION_COST),
-    resolve: (_root, { input }, ctx) => transition(ctx, input, 'confirm'),
+    resolve: (_root, { input }, ctx, info) =>
+      withIdempotency(ctx, { mutation: 'confirmOrder', input, info }, (tx) =>
+        transition(ctx, tx, input, 'confirm'),
+      ),
   },
   orderPayloadOptions('ConfirmOrderPayload', 'The result of confirmOrder.'),
 );
@@ -373,13 +382,17 @@ builder.relayMutationField(
       'Cancels a pending or confirmed order and returns its units to stock. Shipped orders cannot be cancelled. Needs `write:orders`.',
     nullable: true,
     ...auth({ requires: ['write:orders'] }, MUTATION_COST),
-    resolve: (_root, { input }, ctx) => transition(ctx, input, 'cancel'),
+    resolve: (_root, { input }, ctx, info) =>
+      withIdempotency(ctx, { mutation: 'cancelOrder', input, info }, (tx) =>
+        transition(ctx, tx, input, 'cancel'),
+      ),
   },
   orderPayloadOptions('CancelOrderPayload', 'The result of cancelOrder.'),
 );
 
 function transition(
   ctx: ExecutionContext,
+  idempotent: ExecutionContext['tx'],
   input: { id: string; expectedVersion?: number | null },
   kind: 'confirm' | 'cancel',
 ): Promise<OrderOutcome> {
@@ -390,7 +403,7 @@ function transition(
       userErrors: [userError('BAD_USER_INPUT', 'Not an order id.', ['input', 'id'])],
     });
   }
-  return inSavepoint(ctx.tx, async (tx) => {
+  return inSavepoint(idempotent, async (tx) => {
     const outcome = await transitionOrder(tx, viewer.tenantId, input, kind);
     // Someone else's order is "not found" unless the viewer may read the tenant's orders.
     const visible =

@@ -1,6 +1,7 @@
 import { auth } from '../auth/rules.ts';
 import { type ProductRow, products } from '../db/schema.ts';
 import { badUserInput } from '../errors.ts';
+import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { isIdOf, parseId } from '../ids.ts';
 import {
   loadProducts,
@@ -170,9 +171,13 @@ builder.relayMutationField(
     // (later mutations of the same document still run).
     nullable: true,
     ...auth({ requires: ['write:products'] }, MUTATION_COST),
-    resolve: async (_root, { input }, ctx) => {
+    resolve: async (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      return inSavepoint(ctx.tx, (tx) => createProduct(tx, viewer.tenantId, input));
+      return withIdempotency(
+        ctx,
+        { mutation: 'createProduct', input, info, required: true },
+        (idempotent) => inSavepoint(idempotent, (tx) => createProduct(tx, viewer.tenantId, input)),
+      );
     },
   },
   {
@@ -211,15 +216,21 @@ builder.relayMutationField(
     description: 'Changes a product of your tenant. Needs `write:products`.',
     nullable: true,
     ...auth({ requires: ['write:products'] }, MUTATION_COST),
-    resolve: async (_root, { input }, ctx) => {
+    resolve: async (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      if (!isIdOf('prod', input.id)) {
-        return {
-          product: null,
-          userErrors: [userError('BAD_USER_INPUT', 'Not a product id.', ['input', 'id'])],
-        };
-      }
-      return inSavepoint(ctx.tx, (tx) => updateProduct(tx, viewer.tenantId, input));
+      return withIdempotency(
+        ctx,
+        { mutation: 'updateProduct', input, info },
+        async (idempotent) => {
+          if (!isIdOf('prod', input.id)) {
+            return {
+              product: null,
+              userErrors: [userError('BAD_USER_INPUT', 'Not a product id.', ['input', 'id'])],
+            };
+          }
+          return inSavepoint(idempotent, (tx) => updateProduct(tx, viewer.tenantId, input));
+        },
+      );
     },
   },
   {

@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const ORDERS_WITH_RELATIONS = /* GraphQL */ `
   query OrdersWithRelations($first: Int!) {
@@ -149,6 +150,7 @@ beforeAll(async () => {
       CREATE_ORDER,
       {
         input: {
+          clientMutationId: newClientMutationId('order'),
           items: [
             { productId: usd[i % usd.length]!.id, quantity: 1 },
             { productId: usd[(i + 1) % usd.length]!.id, quantity: 1 },

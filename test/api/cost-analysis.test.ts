@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQL_STATEMENTS_HEADER } from '../../src/plugins/tenant-transaction.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const MAX_COST = 50;
 
@@ -29,8 +30,8 @@ const PRODUCTS_DEFAULT = /* GraphQL */ `
 // createOrder 1 + 10, order 1, customer 1, orders 1 + n × 1, userErrors 1 = 15 + n:
 // n 35 → 50, n 36 → 51 (without the mutation's weight it would be 41).
 const PLACE_ORDER = /* GraphQL */ `
-  mutation PlaceOrder($n: Int!) {
-    createOrder(input: { items: [] }) {
+  mutation PlaceOrder($n: Int!, $key: ID!) {
+    createOrder(input: { clientMutationId: $key, items: [] }) {
       order { customer { orders(first: $n) { nodes { id } } } }
       userErrors { message }
     }
@@ -129,14 +130,22 @@ describe('real variables on every request', () => {
 
 describe('mutations', () => {
   it('adds the mutation weight: 15 + n points, allowed at 50', async () => {
-    const response = await t.graphql(PLACE_ORDER, { n: 35 }, { as: 'acme/alice' });
+    const response = await t.graphql(
+      PLACE_ORDER,
+      { n: 35, key: newClientMutationId('order') },
+      { as: 'acme/alice' },
+    );
     expect(response.status).toBe(200);
     expect(response.body.data?.createOrder.userErrors.length).toBe(1);
     expect(response.cost).toMatchObject({ requestedQueryCost: 50 });
   });
 
   it('refuses the mutation at 51 points without running it', async () => {
-    const response = await t.graphql(PLACE_ORDER, { n: 36 }, { as: 'acme/alice' });
+    const response = await t.graphql(
+      PLACE_ORDER,
+      { n: 36, key: newClientMutationId('order') },
+      { as: 'acme/alice' },
+    );
     expect(response.status).toBe(400);
     expect(response.body.data).toBeUndefined();
     expect(response.headers.get(SQL_STATEMENTS_HEADER)).toBeNull();

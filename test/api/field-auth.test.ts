@@ -23,6 +23,7 @@ import {
   startTestApp,
   type TestApp,
 } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const SCOPES = /* GraphQL */ `
   query Scopes {
@@ -419,8 +420,15 @@ describe('mutations: each needs its write scope', () => {
       )
       .limit(1);
     return {
-      product: { name: 'Field Auth Mug', price: { amount: 500, currency: 'USD' } },
-      order: { items: [{ productId: row!.id, quantity: 1 }] },
+      product: {
+        clientMutationId: newClientMutationId('product'),
+        name: 'Field Auth Mug',
+        price: { amount: 500, currency: 'USD' },
+      },
+      order: {
+        clientMutationId: newClientMutationId('order'),
+        items: [{ productId: row!.id, quantity: 1 }],
+      },
     };
   };
 

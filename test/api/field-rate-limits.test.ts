@@ -16,6 +16,7 @@ import { useFieldRateLimits } from '../../src/plugins/field-rate-limits.ts';
 import { openRedis } from '../../src/redis.ts';
 import { schema } from '../../src/schema/index.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const CREATE_PRODUCT = /* GraphQL */ `
   mutation CreateProduct($input: CreateProductInput!) {
@@ -36,8 +37,12 @@ const CREATE_ORDER = /* GraphQL */ `
 `;
 
 const CREATE_ORDER_AND_PRODUCT = /* GraphQL */ `
-  mutation CreateOrderAndProduct($items: [OrderItemInput!]!, $product: CreateProductInput!) {
-    createOrder(input: { items: $items }) { order { id } }
+  mutation CreateOrderAndProduct(
+    $orderKey: ID!
+    $items: [OrderItemInput!]!
+    $product: CreateProductInput!
+  ) {
+    createOrder(input: { clientMutationId: $orderKey, items: $items }) { order { id } }
     createProduct(input: $product) { product { id } }
   }
 `;
@@ -94,7 +99,17 @@ async function call(
 }
 
 function createOrder(options: CallOptions, app: App = t.app) {
-  return call(CREATE_ORDER, { input: { items: [{ productId, quantity: 1 }] } }, options, app);
+  return call(
+    CREATE_ORDER,
+    {
+      input: {
+        clientMutationId: newClientMutationId('order'),
+        items: [{ productId, quantity: 1 }],
+      },
+    },
+    options,
+    app,
+  );
 }
 
 /** Calls createOrder `count` times in a row; resolves to the HTTP statuses. */
@@ -136,7 +151,14 @@ beforeAll(async () => {
   t = await startTestApp({ env: { TRUSTED_PROXIES: TRUSTED_PROXY } });
   const created = await call(
     CREATE_PRODUCT,
-    { input: { name: 'Rate-limit stock', price: { amount: 100, currency: 'USD' }, stock: 500 } },
+    {
+      input: {
+        clientMutationId: newClientMutationId('product'),
+        name: 'Rate-limit stock',
+        price: { amount: 100, currency: 'USD' },
+        stock: 500,
+      },
+    },
     { as: 'acme/alice' },
   );
   expect(created.body.data.createProduct.userErrors).toEqual([]);
@@ -177,7 +199,15 @@ describe('a signed-in user', () => {
   it('refuses the whole operation when one of its fields is over the limit', async () => {
     const response = await call(
       CREATE_ORDER_AND_PRODUCT,
-      { items: [{ productId, quantity: 1 }], product: { name: 'Never created', price: PRICE } },
+      {
+        orderKey: newClientMutationId('order'),
+        items: [{ productId, quantity: 1 }],
+        product: {
+          clientMutationId: newClientMutationId('product'),
+          name: 'Never created',
+          price: PRICE,
+        },
+      },
       { as: 'acme/alice' },
     );
     expect(response.status).toBe(429);
@@ -197,7 +227,13 @@ describe('a signed-in user', () => {
   it('does not limit other fields', async () => {
     const response = await call(
       CREATE_PRODUCT,
-      { input: { name: 'Not limited', price: { amount: 1, currency: 'USD' } } },
+      {
+        input: {
+          clientMutationId: newClientMutationId('product'),
+          name: 'Not limited',
+          price: { amount: 1, currency: 'USD' },
+        },
+      },
       { as: 'acme/alice' },
     );
     expect(response.status).toBe(200);

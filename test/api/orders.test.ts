@@ -13,6 +13,7 @@ import type { Db } from '../../src/db/client.ts';
 import { type OrderRow, orderItems, orders } from '../../src/db/schema.ts';
 import { newId } from '../../src/ids.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const ORDERS = /* GraphQL */ `
   query Orders($first: Int, $filter: OrderFilter, $orderBy: OrderOrder) {
@@ -177,7 +178,14 @@ async function createProduct(
 ): Promise<string> {
   const response = await t.graphql(
     CREATE_PRODUCT,
-    { input: { name: `Test ${currency} ${price}`, price: { amount: price, currency }, stock } },
+    {
+      input: {
+        clientMutationId: newClientMutationId('product'),
+        name: `Test ${currency} ${price}`,
+        price: { amount: price, currency },
+        stock,
+      },
+    },
     { as },
   );
   expect(response.body.data!.createProduct.userErrors).toEqual([]);
@@ -189,8 +197,13 @@ async function stockOf(productId: string): Promise<number> {
   return response.body.data!.product.stock;
 }
 
+/** createOrder as bob; a fresh clientMutationId unless the input has its own. */
 function createOrder(input: Record<string, unknown>, as: DemoUserName = 'acme/bob') {
-  return t.graphql(CREATE_ORDER, { input }, { as });
+  return t.graphql(
+    CREATE_ORDER,
+    { input: { clientMutationId: newClientMutationId('order'), ...input } },
+    { as },
+  );
 }
 
 /** Bob places an order that must succeed; returns its id. */
@@ -447,14 +460,16 @@ describe('createOrder', () => {
   it('checks the same product on several lines against the summed quantity', async () => {
     const product = await createProduct(100, 'USD', 5);
     const before = await orderCount(acmeId);
+    const clientMutationId = newClientMutationId('order');
     const tooMany = await createOrder({
+      clientMutationId,
       items: [
         { productId: product, quantity: 3 },
         { productId: product, quantity: 3 },
       ],
     });
     expect(tooMany.body.data!.createOrder).toEqual({
-      clientMutationId: null,
+      clientMutationId,
       order: null,
       userErrors: [
         {
@@ -647,10 +662,11 @@ describe('createOrder', () => {
       const stocks = () => Promise.all([usd, eur, scarce].map(stockOf));
       const stocksBefore = await stocks();
       const ordersBefore = await orderCount(acmeId);
-      const response = await createOrder({ items: items(), note });
+      const clientMutationId = newClientMutationId('order');
+      const response = await createOrder({ clientMutationId, items: items(), note });
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
-        data: { createOrder: { clientMutationId: null, order: null, userErrors } },
+        data: { createOrder: { clientMutationId, order: null, userErrors } },
       });
       expect(await stocks()).toEqual(stocksBefore);
       expect(stocksBefore).toEqual([50, 50, 3]);
@@ -697,7 +713,10 @@ describe('createOrder', () => {
     const product = await createProduct(100, 'USD', 10);
     const ordersBefore = await orderCount(acmeId);
     const response = await t.graphql(CREATE_ORDER, {
-      input: { items: [{ productId: product, quantity: 1 }] },
+      input: {
+        clientMutationId: newClientMutationId('order'),
+        items: [{ productId: product, quantity: 1 }],
+      },
     });
     expect(response.body.data).toEqual({ createOrder: null });
     expect(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GraphQLResponse, startTestApp, type TestApp } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const PAGE = /* GraphQL */ `
   query ProductPage(
@@ -409,7 +410,13 @@ describe('stability under inserts', () => {
   async function create(name: string): Promise<string> {
     const response = await t.graphql(
       CREATE_PRODUCT,
-      { input: { name, price: { amount: 1000, currency: 'USD' } } },
+      {
+        input: {
+          clientMutationId: newClientMutationId('product'),
+          name,
+          price: { amount: 1000, currency: 'USD' },
+        },
+      },
       { as: 'acme/alice' },
     );
     expect(response.body.data!.createProduct.userErrors).toEqual([]);

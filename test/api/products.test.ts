@@ -5,6 +5,7 @@ import {
   startTestApp,
   type TestApp,
 } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const PRODUCT_FIELDS = /* GraphQL */ `
   fragment ProductFields on Product {
@@ -171,8 +172,13 @@ async function listProducts(
   return response.body.data!.products.nodes;
 }
 
+/** createProduct; a fresh clientMutationId unless the input has its own. */
 async function createProduct(input: Record<string, unknown>, as: DemoUserName = 'acme/alice') {
-  return t.graphql(CREATE_PRODUCT, { input }, { as });
+  return t.graphql(
+    CREATE_PRODUCT,
+    { input: { clientMutationId: newClientMutationId('product'), ...input } },
+    { as },
+  );
 }
 
 /** Creates a product as alice and returns it; fails the test if that does not work. */
@@ -497,12 +503,14 @@ describe('createProduct', () => {
   });
 
   it('defaults description to empty, costPrice and stock to 0', async () => {
+    const clientMutationId = newClientMutationId('product');
     const response = await createProduct({
+      clientMutationId,
       name: 'Bare Mug',
       price: { amount: 0, currency: 'USD' },
     });
     expect(response.body.data!.createProduct).toMatchObject({
-      clientMutationId: null,
+      clientMutationId,
       product: {
         name: 'Bare Mug',
         description: '',
@@ -591,8 +599,10 @@ describe('createProduct', () => {
     'refuses $problem with a userError and creates nothing',
     async ({ input, error }) => {
       const before = await productIds();
+      // One key per case: the same key with another input would be IDEMPOTENCY_KEY_REUSED.
+      const clientMutationId = newClientMutationId('invalid');
       const response = await createProduct({
-        clientMutationId: 'invalid',
+        clientMutationId,
         name: 'Valid Name',
         price: { amount: 100, currency: 'USD' },
         ...input,
@@ -601,7 +611,7 @@ describe('createProduct', () => {
       expect(response.body).toEqual({
         data: {
           createProduct: {
-            clientMutationId: 'invalid',
+            clientMutationId,
             product: null,
             userErrors: [{ ...error, code: 'BAD_USER_INPUT' }],
           },
@@ -700,7 +710,11 @@ describe('createProduct', () => {
   it('is UNAUTHENTICATED for an anonymous caller', async () => {
     const before = await productIds();
     const response = await t.graphql(CREATE_PRODUCT, {
-      input: { name: 'Anonymous Mug', price: { amount: 100, currency: 'USD' } },
+      input: {
+        clientMutationId: newClientMutationId('product'),
+        name: 'Anonymous Mug',
+        price: { amount: 100, currency: 'USD' },
+      },
     });
     expect(response.body.data).toEqual({ createProduct: null });
     expect(errorsOf(response)).toEqual([

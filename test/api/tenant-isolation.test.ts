@@ -43,6 +43,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderItems, orders, products, tenants, users } from '../../src/db/schema.ts';
 import { schema } from '../../src/schema/index.ts';
 import { type GraphQLResponse, startTestApp, type TestApp } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response data is untyped JSON (see helpers/app.ts)
 type Json = any;
@@ -186,7 +187,11 @@ function inputValue(
     const value: Record<string, unknown> = {};
     for (const inputField of Object.values(nullable.getFields())) {
       const onPath = target?.[0] === inputField.name;
-      if (onPath || isRequiredInputField(inputField)) {
+      if (inputField.name === ECHO_FIELD) {
+        // createOrder and createProduct require one (an idempotency key); a fresh one per
+        // call, so that no case replays another's answer.
+        value[inputField.name] = newClientMutationId('isolation');
+      } else if (onPath || isRequiredInputField(inputField)) {
         value[inputField.name] = inputValue(
           inputField.type,
           inputField.name,

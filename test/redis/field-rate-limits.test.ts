@@ -12,6 +12,7 @@ import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openRedis } from '../../src/redis.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
+import { newClientMutationId } from '../helpers/keys.ts';
 
 const CREATE_PRODUCT = /* GraphQL */ `
   mutation CreateProduct($input: CreateProductInput!) {
@@ -72,7 +73,17 @@ describe.skipIf(!process.env.REDIS_URL)('field rate limits in Redis', () => {
   }
 
   function createOrder(app: App, as: DemoUserName) {
-    return call(app, CREATE_ORDER, { input: { items: [{ productId, quantity: 1 }] } }, as);
+    return call(
+      app,
+      CREATE_ORDER,
+      {
+        input: {
+          clientMutationId: newClientMutationId('order'),
+          items: [{ productId, quantity: 1 }],
+        },
+      },
+      as,
+    );
   }
 
   async function stock(): Promise<number> {
@@ -103,7 +114,12 @@ describe.skipIf(!process.env.REDIS_URL)('field rate limits in Redis', () => {
       instances[0]!.app,
       CREATE_PRODUCT,
       {
-        input: { name: 'Shared limit stock', price: { amount: 100, currency: 'USD' }, stock: 500 },
+        input: {
+          clientMutationId: newClientMutationId('product'),
+          name: 'Shared limit stock',
+          price: { amount: 100, currency: 'USD' },
+          stock: 500,
+        },
       },
       'acme/alice',
     );
