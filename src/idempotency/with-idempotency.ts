@@ -32,11 +32,9 @@ const KEY_FORMAT = /^[\x20-\x7e]{1,255}$/;
 const LOCK_NOT_AVAILABLE = '55P03';
 
 export interface IdempotentMutation {
-  /** The mutation field's name: part of the key's scope. */
-  mutation: string;
   /** The mutation's input; its `clientMutationId` is the key. */
   input: { clientMutationId?: string | null } & Record<string, unknown>;
-  /** Where the field's payload lands in the response (its alias). */
+  /** The field being resolved: its name scopes the key, its alias places the payload. */
   info: GraphQLResolveInfo;
   /** Whether a key is mandatory (the creating mutations): BAD_USER_INPUT without one. */
   required?: boolean;
@@ -89,7 +87,7 @@ export async function withIdempotency<T extends MutationOutcome>(
   const scope: Scope = {
     tenantId: viewer.tenantId,
     userId: viewer.userId,
-    mutation: call.mutation,
+    mutation: call.info.fieldName,
     key,
   };
   const fingerprint = fingerprintOf(call.input);

@@ -339,11 +339,8 @@ builder.relayMutationField(
     ),
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      return withIdempotency(
-        ctx,
-        { mutation: 'createOrder', input, info, required: true },
-        (idempotent) =>
-          inSavepoint(idempotent, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input)),
+      return withIdempotency(ctx, { input, info, required: true }, (idempotent) =>
+        inSavepoint(idempotent, (tx) => createOrder(tx, viewer.tenantId, viewer.userId, input)),
       );
     },
   },
@@ -363,9 +360,7 @@ builder.relayMutationField(
     nullable: true,
     ...auth({ requires: ['write:orders'] }, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) =>
-      withIdempotency(ctx, { mutation: 'confirmOrder', input, info }, (tx) =>
-        transition(ctx, tx, input, 'confirm'),
-      ),
+      withIdempotency(ctx, { input, info }, (tx) => transition(ctx, tx, input, 'confirm')),
   },
   orderPayloadOptions('ConfirmOrderPayload', 'The result of confirmOrder.'),
 );
@@ -383,9 +378,7 @@ builder.relayMutationField(
     nullable: true,
     ...auth({ requires: ['write:orders'] }, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) =>
-      withIdempotency(ctx, { mutation: 'cancelOrder', input, info }, (tx) =>
-        transition(ctx, tx, input, 'cancel'),
-      ),
+      withIdempotency(ctx, { input, info }, (tx) => transition(ctx, tx, input, 'cancel')),
   },
   orderPayloadOptions('CancelOrderPayload', 'The result of cancelOrder.'),
 );

@@ -173,10 +173,8 @@ builder.relayMutationField(
     ...auth({ requires: ['write:products'] }, MUTATION_COST),
     resolve: async (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      return withIdempotency(
-        ctx,
-        { mutation: 'createProduct', input, info, required: true },
-        (idempotent) => inSavepoint(idempotent, (tx) => createProduct(tx, viewer.tenantId, input)),
+      return withIdempotency(ctx, { input, info, required: true }, (idempotent) =>
+        inSavepoint(idempotent, (tx) => createProduct(tx, viewer.tenantId, input)),
       );
     },
   },
@@ -218,19 +216,15 @@ builder.relayMutationField(
     ...auth({ requires: ['write:products'] }, MUTATION_COST),
     resolve: async (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      return withIdempotency(
-        ctx,
-        { mutation: 'updateProduct', input, info },
-        async (idempotent) => {
-          if (!isIdOf('prod', input.id)) {
-            return {
-              product: null,
-              userErrors: [userError('BAD_USER_INPUT', 'Not a product id.', ['input', 'id'])],
-            };
-          }
-          return inSavepoint(idempotent, (tx) => updateProduct(tx, viewer.tenantId, input));
-        },
-      );
+      return withIdempotency(ctx, { input, info }, async (idempotent) => {
+        if (!isIdOf('prod', input.id)) {
+          return {
+            product: null,
+            userErrors: [userError('BAD_USER_INPUT', 'Not a product id.', ['input', 'id'])],
+          };
+        }
+        return inSavepoint(idempotent, (tx) => updateProduct(tx, viewer.tenantId, input));
+      });
     },
   },
   {
