@@ -17,6 +17,8 @@ import { mintDevToken } from '../src/cli/token.ts';
 import { loadConfig } from '../src/config.ts';
 import { openMemoryDatabase } from '../src/db/client.ts';
 import { seedDatabase } from '../src/db/seed.ts';
+import { openPersistedOperationRegistry } from '../src/persisted-operations/registry.ts';
+import { schema } from '../src/schema/index.ts';
 
 const REJECTIONS = 50;
 const THROUGHPUT_REQUESTS = 400;
@@ -72,7 +74,8 @@ async function boot(env: Record<string, string>, protections = true): Promise<Be
   await seedDatabase(database.db, { scale: 1 });
   const verifier = await createTokenVerifier(config.auth);
   const logger = pino({ level: 'silent' });
-  const app = createApp({ config, database, verifier, logger, protections });
+  const persistedOperations = await openPersistedOperationRegistry(schema, config, database.db);
+  const app = createApp({ config, database, verifier, logger, protections, persistedOperations });
   const token = await mintDevToken(config, { tenant: 'acme', user: 'alice' });
   return {
     app,

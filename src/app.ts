@@ -10,6 +10,7 @@ import { createErrorMask } from './errors.ts';
 import { graphiqlTabs } from './http/graphiql-examples.ts';
 import { yogaLogger } from './logger.ts';
 import { createPlugins, type PipelineDeps } from './plugins/index.ts';
+import { PERSISTED_OPERATION_PARAMS } from './plugins/persisted-operations.ts';
 import { requestIdOf } from './plugins/request-id.ts';
 import { schema } from './schema/index.ts';
 
@@ -25,6 +26,8 @@ export function createApp(deps: AppDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
+    // Persisted-operation ids besides GraphQL over HTTP's own parameters (Relay's doc_id).
+    extraParamNames: [...PERSISTED_OPERATION_PARAMS],
     // Several operations in one HTTP request (a JSON array) only when configured.
     batching: config.limits.batching ? { limit: config.limits.batching.maxOperations } : false,
     logging: yogaLogger(logger),

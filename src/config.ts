@@ -121,6 +121,9 @@ const EnvSchema = z.object({
   // request that holds its key before IDEMPOTENCY_IN_PROGRESS.
   IDEMPOTENCY_TTL: duration.default(24 * 60 * 60),
   IDEMPOTENCY_WAIT_MS: positiveInt.default(5_000),
+  // Persisted operations: whether only registered operations run, and where the manifest is.
+  PERSISTED_OPERATIONS: z.enum(['require', 'allow', 'off']).optional(),
+  PERSISTED_OPERATIONS_MANIFEST: z.string().min(1).default('persisted-queries/manifest.json'),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -193,9 +196,22 @@ export interface Config {
   };
   /** Whether `@rateLimit(max, window)` on schema fields is enforced. */
   readonly fieldRateLimits: boolean;
+  /** Persisted operations (src/persisted-operations/, plugins/persisted-operations.ts). */
+  readonly persistedOperations: {
+    /**
+     * `require`: only persisted operations run (anything else is PERSISTED_QUERY_ONLY);
+     * `allow`: persisted ids and full documents both run, and Apollo's automatic persisted
+     * queries register unknown hashes; `off`: ids are refused, only full documents run.
+     */
+    readonly mode: PersistedOperationsMode;
+    /** Absolute path of the committed manifest (`npm run pq -- build` writes it). */
+    readonly manifestFile: string;
+  };
   /** Shared counters (budgets, field rate limits); in memory per process when unset. */
   readonly redis: { readonly url: string; readonly failureMode: 'open' | 'closed' } | null;
 }
+
+export type PersistedOperationsMode = 'require' | 'allow' | 'off';
 
 export interface BucketSpec {
   /** Most cost points the bucket holds. */
@@ -316,6 +332,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS, statementMs: e.STATEMENT_TIMEOUT_MS },
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL, waitMs: e.IDEMPOTENCY_WAIT_MS },
     fieldRateLimits: e.FIELD_RATE_LIMITS,
+    persistedOperations: {
+      // Production runs only what the frontends registered; development lets GraphiQL work.
+      mode: e.PERSISTED_OPERATIONS ?? (isProduction ? 'require' : 'allow'),
+      manifestFile: path.resolve(e.PERSISTED_OPERATIONS_MANIFEST),
+    },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, failureMode: e.REDIS_FAILURE_MODE } : null,
   };
   return deepFreeze(config);

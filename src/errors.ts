@@ -24,6 +24,12 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
   PERSISTED_QUERY_ONLY: 'PERSISTED_QUERY_ONLY',
+  /** Persisted operations are off on this server (Apollo clients then resend the document). */
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  /** A persisted operation that no longer validates against the schema. */
+  PERSISTED_QUERY_INVALID: 'PERSISTED_QUERY_INVALID',
+  /** A mutation sent over GET (HTTP 405, `Allow: POST`): GET must be safe, so it never runs. */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   IDEMPOTENCY_IN_PROGRESS: 'IDEMPOTENCY_IN_PROGRESS',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',

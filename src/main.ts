@@ -12,7 +12,10 @@ import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
 import { startIdempotencyKeyExpiry } from './idempotency/expiry.ts';
 import { createLogger } from './logger.ts';
+import { ManifestError } from './persisted-operations/manifest.ts';
+import { openPersistedOperationRegistry } from './persisted-operations/registry.ts';
 import { openRedis } from './redis.ts';
+import { schema } from './schema/index.ts';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
@@ -42,6 +45,16 @@ async function main() {
   }
 
   const verifier = await createTokenVerifier(config.auth, { logger });
+  const persistedOperations = await openPersistedOperationRegistry(
+    schema,
+    config,
+    database.db,
+  ).catch((error: unknown) => {
+    // A missing or tampered manifest is an operator's mistake: say which, without a stack.
+    if (!(error instanceof ManifestError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  });
   const redis = config.redis ? openRedis(config.redis, logger) : undefined;
   const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
   const app = createApp({
@@ -49,6 +62,7 @@ async function main() {
     database,
     verifier,
     logger,
+    persistedOperations,
     redis,
     graphiqlAuthorization: demoTokens[0] ? `Bearer ${demoTokens[0].token}` : undefined,
   });

@@ -75,6 +75,10 @@ describe('defaults', () => {
       timeouts: { executionMs: 10_000, statementMs: 5_000 },
       idempotency: { ttlSeconds: 86_400, waitMs: 5_000 },
       fieldRateLimits: true,
+      persistedOperations: {
+        mode: 'allow',
+        manifestFile: path.resolve('persisted-queries/manifest.json'),
+      },
       redis: null,
     } satisfies Config);
   });
@@ -183,6 +187,7 @@ describe('NODE_ENV=production', () => {
       isProduction: true,
       graphiql: false,
       logLevel: 'info',
+      persistedOperations: { mode: 'require' },
       database: { kind: 'postgres', url: PRODUCTION.DATABASE_URL, poolMax: 10 },
       auth: {
         issuer: 'https://id.example.com/',
@@ -216,6 +221,12 @@ describe('NODE_ENV=production', () => {
   it.each(['true', '1'])('refuses GRAPHIQL=%s', (value) => {
     expect(configErrorOf({ ...PRODUCTION, GRAPHIQL: value }).message).toBe(
       'GRAPHIQL=true is refused when NODE_ENV=production.',
+    );
+  });
+
+  it.each(['allow', 'off'] as const)('lets PERSISTED_OPERATIONS=%s loosen the default', (mode) => {
+    expect(loadConfig({ ...PRODUCTION, PERSISTED_OPERATIONS: mode }).persistedOperations.mode).toBe(
+      mode,
     );
   });
 

@@ -43,7 +43,7 @@ const PRODUCT = /* GraphQL */ `
 
 /** Every variable config.ts reads: the child gets exactly the ones each test sets. */
 const CONFIG_VARIABLES =
-  /^(NODE_ENV|PORT|HOST|DATABASE_URL|DATA_DIR|DB_POOL_MAX|LOG_LEVEL|GRAPHIQL|JWT_.*|PAGE_SIZE_.*|SEED_DEMO_DATA|REDIS_URL|PERSISTED_OPERATIONS)$/;
+  /^(NODE_ENV|PORT|HOST|DATABASE_URL|DATA_DIR|DB_POOL_MAX|LOG_LEVEL|GRAPHIQL|JWT_.*|PAGE_SIZE_.*|SEED_DEMO_DATA|REDIS_URL|PERSISTED_OPERATIONS.*)$/;
 
 /** The demo users as the banner lists them: `tenant/user` and role. */
 const DEMO_USERS = DEMO_TENANTS.flatMap((tenant) =>
@@ -297,6 +297,28 @@ describe('a bad configuration', () => {
       expect(code).toBe(1);
       expect(server.stderr()).toMatch(/^Invalid configuration:\n {2}PORT: .+\n$/);
       expect(server.stdout()).toBe('');
+    },
+    STARTUP_TIMEOUT_MS + 10_000,
+  );
+
+  it(
+    'stops the server with exit code 1 when the persisted-operations manifest is missing',
+    async () => {
+      const manifest = path.join(dataDir, 'no-such-manifest.json');
+      const server = await startServer({
+        ...development(),
+        PERSISTED_OPERATIONS_MANIFEST: manifest,
+      });
+      const { code } = await Promise.race([
+        server.exit,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('still running')), STARTUP_TIMEOUT_MS),
+        ),
+      ]);
+      expect(code).toBe(1);
+      expect(server.stderr()).toContain(
+        `${manifest}: no such file. Build it with npm run pq -- build, or point PERSISTED_OPERATIONS_MANIFEST at it.`,
+      );
     },
     STARTUP_TIMEOUT_MS + 10_000,
   );

@@ -18,6 +18,8 @@
  *   one operation with the request's real variables, before execution (useCostAnalysis).
  *   Throws a GraphQLError for an unknown operation or variables that do not coerce, and
  *   `TooManySelectionsError` when fragments expand to more than MAX_EVALUATED_SELECTIONS.
+ * - `operationOf(document, operationName)`: the operation requestedCostOf prices, with its
+ *   errors (worst-case.ts reads its variable definitions).
  * - `actualCostOf(schema, document, operationName, variables, result, { explain })` →
  *   `{ cost, breakdown? }`: what an execution result really cost, by the same rules: each
  *   non-null object in `data` costs 1 plus the weights of the fields present, and lists count
@@ -137,7 +139,8 @@ export function actualCostOf(
   return costFrom(counter.lines, options.explain);
 }
 
-function operationOf(
+/** The operation to run: the named one, or the only one; a GraphQLError otherwise. */
+export function operationOf(
   document: DocumentNode,
   operationName: string | null | undefined,
 ): OperationDefinitionNode {

@@ -208,12 +208,48 @@ export const idempotencyKeys = pgTable(
   ],
 );
 
+/**
+ * The allow-list of operations registered at run time (`registerPersistedOperation`); the
+ * committed manifest holds the rest. Not a tenant table: an operation is a document any tenant's
+ * frontend may run, and running it is still subject to every field's authorization and to RLS.
+ * `id` is the sha256 of the document text; `md5` and `sha1` are kept so that Relay's and
+ * GraphQL Code Generator's default ids find the same document.
+ */
+export const persistedOperations = pgTable(
+  'persisted_operations',
+  {
+    id: text('id').primaryKey(),
+    md5: text('md5').notNull().unique(),
+    sha1: text('sha1').notNull().unique(),
+    document: text('document').notNull(),
+    operationName: text('operation_name'),
+    operationType: text('operation_type').notNull(),
+    cost: integer('cost').notNull(),
+    depth: integer('depth').notNull(),
+    /** The admin who registered it (a user id, `usr_…`). */
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('persisted_operations_id_format', sql`${t.id} ~ '^[0-9a-f]{64}$'`),
+    check('persisted_operations_md5_format', sql`${t.md5} ~ '^[0-9a-f]{32}$'`),
+    check('persisted_operations_sha1_format', sql`${t.sha1} ~ '^[0-9a-f]{40}$'`),
+    check(
+      'persisted_operations_type',
+      sql`${t.operationType} in ('query', 'mutation', 'subscription')`,
+    ),
+    check('persisted_operations_cost', sql`${t.cost} >= 0`),
+    check('persisted_operations_depth', sql`${t.depth} >= 0`),
+  ],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ProductRow = typeof products.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderItemRow = typeof orderItems.$inferSelect;
 export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
+export type PersistedOperationRow = typeof persistedOperations.$inferSelect;
 export type Plan = (typeof planEnum.enumValues)[number];
 export type Role = (typeof roleEnum.enumValues)[number];
 export type Currency = (typeof currencyEnum.enumValues)[number];

@@ -10,13 +10,16 @@ import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { BudgetStore } from '../cost/stores/store.ts';
 import type { Database } from '../db/client.ts';
+import type { PersistedOperationRegistry } from '../persisted-operations/registry.ts';
 import { useAuthentication } from './authentication.ts';
+import { useConditionalGet } from './conditional-get.ts';
 import { useCostAnalysis } from './cost-analysis.ts';
 import { useCostBudget } from './cost-budget.ts';
 import { useExecutionTimeout } from './execution-timeout.ts';
 import { useFieldRateLimits } from './field-rate-limits.ts';
 import { useIntrospection } from './introspection.ts';
 import { useOperationLimits } from './operation-limits.ts';
+import { usePersistedOperations } from './persisted-operations.ts';
 import { useRequestId } from './request-id.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
 
@@ -25,6 +28,8 @@ export interface PipelineDeps {
   database: Database;
   verifier: TokenVerifier;
   logger: Logger;
+  /** Where persisted operations are looked up (openPersistedOperationRegistry). */
+  persistedOperations: PersistedOperationRegistry;
   /** Shared counters when REDIS_URL is set (budgets, field rate limits); else in memory. */
   redis?: Redis;
   /** Where cost budgets live; default: Redis when `redis` is given, else process memory. */
@@ -42,6 +47,14 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
   return [
     // Before GraphQL: every response and error carries the request id.
     useRequestId() as Plugin<RequestContext>,
+    // 1. documentId / APQ hash / doc_id → the registered document (parsed and validated
+    //    once), or PERSISTED_QUERY_NOT_FOUND; in `require` mode, text is PERSISTED_QUERY_ONLY.
+    usePersistedOperations({
+      mode: deps.config.persistedOperations.mode,
+      registry: deps.persistedOperations,
+    }),
+    // GET: mutations refused (405), Cache-Control and Vary, ETag and 304 on If-None-Match.
+    useConditionalGet(),
     // 2. Bearer JWT → viewer (or 401).
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
     // Introspection: everyone in development, admins only in production (403 FORBIDDEN).

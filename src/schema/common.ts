@@ -78,23 +78,27 @@ export const UserErrorCode = {
   INVALID_STATE: 'The object is in a state that does not allow this change.',
   INSUFFICIENT_STOCK: 'Not enough stock for a requested quantity.',
   CURRENCY_MISMATCH: 'The items of one order must share one currency.',
+  INVALID_DOCUMENT:
+    'A GraphQL document does not parse, does not validate against the schema, or does not hold exactly one operation.',
+  DOCUMENT_TOO_LARGE: 'A GraphQL document is longer than MAX_DOCUMENT_SIZE characters.',
+  TOO_MANY_TOKENS: 'A GraphQL document has more than MAX_TOKENS tokens.',
+  QUERY_TOO_DEEP: 'An operation nests deeper than MAX_DEPTH.',
+  TOO_MANY_ALIASES: 'An operation has more than MAX_ALIASES aliases.',
+  TOO_MANY_ROOT_FIELDS: 'An operation has more than MAX_ROOT_FIELDS root fields.',
+  TOO_MANY_DIRECTIVES: 'An operation uses more than MAX_DIRECTIVES directives.',
+  QUERY_TOO_COMPLEX: 'An operation can cost more than MAX_COST points.',
 } as const;
 
 export type UserErrorCode = keyof typeof UserErrorCode;
 
 export const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
   description: 'Why a mutation refused its input. Stable: clients may switch on it.',
-  values: {
-    BAD_USER_INPUT: { value: 'BAD_USER_INPUT', description: UserErrorCode.BAD_USER_INPUT },
-    NOT_FOUND: { value: 'NOT_FOUND', description: UserErrorCode.NOT_FOUND },
-    CONFLICT: { value: 'CONFLICT', description: UserErrorCode.CONFLICT },
-    INVALID_STATE: { value: 'INVALID_STATE', description: UserErrorCode.INVALID_STATE },
-    INSUFFICIENT_STOCK: {
-      value: 'INSUFFICIENT_STOCK',
-      description: UserErrorCode.INSUFFICIENT_STOCK,
-    },
-    CURRENCY_MISMATCH: { value: 'CURRENCY_MISMATCH', description: UserErrorCode.CURRENCY_MISMATCH },
-  } as const,
+  values: Object.fromEntries(
+    Object.entries(UserErrorCode).map(([code, description]) => [
+      code,
+      { value: code as UserErrorCode, description },
+    ]),
+  ) as { [Code in UserErrorCode]: { value: Code; description: string } },
 });
 
 export interface UserErrorShape {

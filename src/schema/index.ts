@@ -14,6 +14,7 @@ import './product.ts';
 import './order.ts';
 import './viewer.ts';
 import './rate-limit.ts';
+import './persisted-operation.ts';
 
 // Fix: passing only ours dropped graphql-js's own (@skip, @include, @deprecated, @specifiedBy),
 // so every operation using @skip or @include failed validation as an unknown directive.

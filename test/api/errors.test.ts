@@ -131,6 +131,7 @@ describe('an unexpected failure', () => {
     loggingApp = createApp({
       config: t.config,
       database: t.database,
+      persistedOperations: t.persistedOperations,
       verifier: await createTokenVerifier(t.config.auth),
       logger: createLogger(
         { logLevel: 'error', env: 'test' },
@@ -296,6 +297,7 @@ describe('health endpoints', () => {
     const app = createApp({
       config: t.config,
       database,
+      persistedOperations: t.persistedOperations,
       verifier: await createTokenVerifier(t.config.auth),
       logger: createLogger({ logLevel: 'silent', env: 'test' }),
     });

@@ -285,7 +285,13 @@ describe('FIELD_RATE_LIMITS=false', () => {
     });
     const verifier = await createTokenVerifier(config.auth);
     const logger = pino({ level: 'silent' });
-    const app = createApp({ config, database: t.database, verifier, logger });
+    const app = createApp({
+      config,
+      database: t.database,
+      persistedOperations: t.persistedOperations,
+      verifier,
+      logger,
+    });
     const statuses: number[] = [];
     for (let index = 0; index <= LIMIT; index++) {
       statuses.push((await createOrder({ as: 'acme/carol' }, app)).status);
@@ -359,7 +365,14 @@ describe('an unreachable Redis', () => {
     });
     const redis = openRedis(config.redis!, logger);
     const verifier = await createTokenVerifier(config.auth);
-    const app = createApp({ config, database: t.database, verifier, logger, redis });
+    const app = createApp({
+      config,
+      database: t.database,
+      persistedOperations: t.persistedOperations,
+      verifier,
+      logger,
+      redis,
+    });
     try {
       const stockBefore = await stock();
       const first = await createOrder({ as: 'acme/bob' }, app);

@@ -23,6 +23,8 @@ import { createTokenVerifier, JWKS_FILE_CHECK_INTERVAL_MS } from '../../src/auth
 import { type Config, loadConfig } from '../../src/config.ts';
 import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
 import { createLogger } from '../../src/logger.ts';
+import { openPersistedOperationRegistry } from '../../src/persisted-operations/registry.ts';
+import { schema } from '../../src/schema/index.ts';
 import { splitCostReport } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -90,6 +92,7 @@ beforeAll(async () => {
   app = createApp({
     config,
     database,
+    persistedOperations: await openPersistedOperationRegistry(schema, config, database.db),
     verifier: await createTokenVerifier(config.auth, { logger }),
     logger,
   });

@@ -406,6 +406,7 @@ describe('field suggestions', () => {
       app = createApp({
         config,
         database: t.database,
+        persistedOperations: t.persistedOperations,
         verifier: await createTokenVerifier(t.config.auth),
         logger: createLogger({ logLevel: 'silent', env: 'test' }),
       });

@@ -12,7 +12,12 @@ import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { mintDevToken } from '../../src/cli/token.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
+import {
+  openPersistedOperationRegistry,
+  type PersistedOperationRegistry,
+} from '../../src/persisted-operations/registry.ts';
 import { SQL_STATEMENTS_HEADER } from '../../src/plugins/tenant-transaction.ts';
+import { schema } from '../../src/schema/index.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 /** A demo user as `tenant/username`, e.g. `acme/alice`. */
@@ -76,10 +81,20 @@ export interface TestApp {
   app: App;
   config: Config;
   database: TestDatabase;
+  /** The app's persisted-operation registry (the committed manifest and the table). */
+  persistedOperations: PersistedOperationRegistry;
   graphql<Data = Record<string, Json>>(
     query: string,
     variables?: Record<string, unknown>,
     options?: RequestOptions,
+  ): Promise<GraphQLResponse<Data>>;
+  /**
+   * Any GraphQL-over-HTTP parameters (`documentId`, `extensions`, `doc_id` …), by POST (JSON
+   * body) or GET (query string, objects as JSON).
+   */
+  send<Data = Record<string, Json>>(
+    params: Record<string, unknown>,
+    options?: RequestOptions & { method?: 'GET' | 'POST' },
   ): Promise<GraphQLResponse<Data>>;
   /** A raw HTTP request to the app, for bad bodies and other transport-level cases. */
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
@@ -95,6 +110,16 @@ const UNLIMITED_BUDGETS = {
   BUDGET_ENTERPRISE: '1000000000/1000000000',
   BUDGET_ANONYMOUS: '1000000000/1000000000',
 };
+
+/** GraphQL-over-HTTP parameters as a GET query string: objects (variables, extensions) as JSON. */
+function searchParamsOf(params: Record<string, unknown>): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return search;
+}
 
 export async function startTestApp(
   options: {
@@ -115,10 +140,12 @@ export async function startTestApp(
   const database = await createTestDatabase();
   await seedDatabase(database.db, { scale: 1 });
   const verifier = await createTokenVerifier(config.auth);
+  const persistedOperations = await openPersistedOperationRegistry(schema, config, database.db);
   const app = createApp({
     config,
     database,
     verifier,
+    persistedOperations,
     logger: pino({ level: 'silent' }),
     ...options.deps,
   });
@@ -138,10 +165,50 @@ export async function startTestApp(
     ) as Record<DemoUserName, string>,
   };
 
+  async function send<Data>(
+    params: Record<string, unknown>,
+    requestOptions: RequestOptions & { method?: 'GET' | 'POST' } = {},
+  ): Promise<GraphQLResponse<Data>> {
+    const method = requestOptions.method ?? 'POST';
+    const headers: Record<string, string> = {
+      ...(method === 'POST' && { 'content-type': 'application/json' }),
+      accept: 'application/graphql-response+json, application/json',
+      ...requestOptions.headers,
+    };
+    if (requestOptions.authorization !== undefined) {
+      headers.authorization = requestOptions.authorization;
+    } else if (requestOptions.as) {
+      let cached = tokens.get(requestOptions.as);
+      if (!cached) {
+        cached = await token(requestOptions.as);
+        tokens.set(requestOptions.as, cached);
+      }
+      headers.authorization = `Bearer ${cached}`;
+    }
+    const response =
+      method === 'GET'
+        ? await app.fetch(`http://localhost/graphql?${searchParamsOf(params)}`, { headers })
+        : await app.fetch('http://localhost/graphql', {
+            method: 'POST',
+            headers,
+            body: JSON.stringify(params),
+          });
+    const text = await response.text();
+    const { body, cost } = text ? splitCostReport(JSON.parse(text)) : { body: {}, cost: undefined };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: body as GraphQLResponse<Data>['body'],
+      cost,
+      sqlStatements: Number(response.headers.get(SQL_STATEMENTS_HEADER) ?? Number.NaN),
+    };
+  }
+
   return {
     app,
     config,
     database,
+    persistedOperations,
     ids,
     token,
     fetch: async (pathname, init = {}) =>
@@ -151,35 +218,9 @@ export async function startTestApp(
       variables?: Record<string, unknown>,
       requestOptions: RequestOptions = {},
     ): Promise<GraphQLResponse<Data>> {
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json, application/json',
-        ...requestOptions.headers,
-      };
-      if (requestOptions.authorization !== undefined) {
-        headers.authorization = requestOptions.authorization;
-      } else if (requestOptions.as) {
-        let cached = tokens.get(requestOptions.as);
-        if (!cached) {
-          cached = await token(requestOptions.as);
-          tokens.set(requestOptions.as, cached);
-        }
-        headers.authorization = `Bearer ${cached}`;
-      }
-      const response = await app.fetch('http://localhost/graphql', {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ query, variables }),
-      });
-      const { body, cost } = splitCostReport(await response.json());
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: body as GraphQLResponse<Data>['body'],
-        cost,
-        sqlStatements: Number(response.headers.get(SQL_STATEMENTS_HEADER) ?? Number.NaN),
-      };
+      return send<Data>({ query, variables }, requestOptions);
     },
+    send,
     async close() {
       await database.destroy();
       await rm(dataDir, { recursive: true, force: true });

@@ -104,7 +104,14 @@ describe.skipIf(!process.env.REDIS_URL)('field rate limits in Redis', () => {
       const redis = openRedis(config.redis!, logger);
       await new Promise((resolve) => redis.once('ready', resolve));
       instances.push({
-        app: createApp({ config, database: t.database, verifier, logger, redis }),
+        app: createApp({
+          config,
+          database: t.database,
+          persistedOperations: t.persistedOperations,
+          verifier,
+          logger,
+          redis,
+        }),
         redis,
       });
     }

@@ -1,0 +1,20 @@
+CREATE TABLE "persisted_operations" (
+	"id" text PRIMARY KEY NOT NULL,
+	"md5" text NOT NULL,
+	"sha1" text NOT NULL,
+	"document" text NOT NULL,
+	"operation_name" text,
+	"operation_type" text NOT NULL,
+	"cost" integer NOT NULL,
+	"depth" integer NOT NULL,
+	"created_by" text NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT date_trunc('milliseconds', now()) NOT NULL,
+	CONSTRAINT "persisted_operations_md5_unique" UNIQUE("md5"),
+	CONSTRAINT "persisted_operations_sha1_unique" UNIQUE("sha1"),
+	CONSTRAINT "persisted_operations_id_format" CHECK ("persisted_operations"."id" ~ '^[0-9a-f]{64}$'),
+	CONSTRAINT "persisted_operations_md5_format" CHECK ("persisted_operations"."md5" ~ '^[0-9a-f]{32}$'),
+	CONSTRAINT "persisted_operations_sha1_format" CHECK ("persisted_operations"."sha1" ~ '^[0-9a-f]{40}$'),
+	CONSTRAINT "persisted_operations_type" CHECK ("persisted_operations"."operation_type" in ('query', 'mutation', 'subscription')),
+	CONSTRAINT "persisted_operations_cost" CHECK ("persisted_operations"."cost" >= 0),
+	CONSTRAINT "persisted_operations_depth" CHECK ("persisted_operations"."depth" >= 0)
+);

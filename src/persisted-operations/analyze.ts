@@ -1,0 +1,193 @@
+/**
+ * What it takes for a document to become a persisted operation, checked the same way by
+ * `npm run pq -- build`, by `registerPersistedOperation` and by the server when it loads one:
+ * it is within the size and token limits, parses, holds exactly one operation, validates
+ * against the schema, stays within the depth, alias, root-field and directive limits, and
+ * costs at most MAX_COST even with its worst-case variables (cost/worst-case.ts). Whatever
+ * fails is reported with the same codes the server uses for a full-text request, so an
+ * operation refused here is exactly one the server would refuse at run time.
+ */
+import {
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  validate,
+} from 'graphql';
+import type { Config } from '../config.ts';
+import { TooManySelectionsError } from '../cost/cost-model.ts';
+import { worstCaseCostOf } from '../cost/worst-case.ts';
+import { STANDARD_INTROSPECTION_DEPTH } from '../plugins/operation-limits.ts';
+import { measureDocument } from '../plugins/operation-shape.ts';
+import { digestsOf } from './digests.ts';
+
+export type OperationType = OperationDefinitionNode['operation'];
+
+/** Why a document cannot be persisted; the limit codes are those of errors.ts. */
+export type OperationProblemCode =
+  | 'INVALID_DOCUMENT'
+  | 'DOCUMENT_TOO_LARGE'
+  | 'TOO_MANY_TOKENS'
+  | 'QUERY_TOO_DEEP'
+  | 'TOO_MANY_ALIASES'
+  | 'TOO_MANY_ROOT_FIELDS'
+  | 'TOO_MANY_DIRECTIVES'
+  | 'QUERY_TOO_COMPLEX';
+
+export interface OperationProblem {
+  readonly code: OperationProblemCode;
+  readonly message: string;
+}
+
+/** A document that passed every check, with what the manifest and the table record. */
+export interface AnalyzedOperation {
+  /** sha256 of the document text, lowercase hex: the id clients send as `sha256:<id>`. */
+  readonly id: string;
+  readonly md5: string;
+  readonly sha1: string;
+  /** The text exactly as given: its digests are what clients send. */
+  readonly document: string;
+  readonly ast: DocumentNode;
+  readonly operationName: string | null;
+  readonly operationType: OperationType;
+  /** Static cost with worst-case variables (every page at its maximum size). */
+  readonly cost: number;
+  readonly depth: number;
+}
+
+export type AnalysisResult =
+  | { readonly ok: true; readonly operation: AnalyzedOperation }
+  | { readonly ok: false; readonly problems: readonly OperationProblem[] };
+
+/** The settings an analysis depends on: the server's limits, costs and page sizes. */
+export type AnalysisConfig = Pick<Config, 'limits' | 'cost' | 'pagination'>;
+
+export function analyzeOperation(
+  schema: GraphQLSchema,
+  document: string,
+  config: AnalysisConfig,
+): AnalysisResult {
+  const { limits } = config;
+  const refuse = (code: OperationProblemCode, message: string): AnalysisResult => ({
+    ok: false,
+    problems: [{ code, message }],
+  });
+
+  if (document.length > limits.maxDocumentSize) {
+    return refuse(
+      'DOCUMENT_TOO_LARGE',
+      `The document has ${document.length} characters; the limit is ${limits.maxDocumentSize}.`,
+    );
+  }
+  let ast: DocumentNode;
+  try {
+    ast = parse(document, { maxTokens: limits.maxTokens });
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    if (/more tha[nt] \d+ tokens/.test(error.message)) {
+      return refuse('TOO_MANY_TOKENS', `The document has more than ${limits.maxTokens} tokens.`);
+    }
+    return refuse('INVALID_DOCUMENT', withLocation(error));
+  }
+
+  const operations = ast.definitions.filter(
+    (definition): definition is OperationDefinitionNode =>
+      definition.kind === Kind.OPERATION_DEFINITION,
+  );
+  const [operation] = operations;
+  if (!operation || operations.length > 1) {
+    return refuse(
+      'INVALID_DOCUMENT',
+      `A persisted document holds exactly one operation; this one has ${operations.length}.`,
+    );
+  }
+
+  const validationErrors = validate(schema, ast);
+  if (validationErrors.length > 0) {
+    return {
+      ok: false,
+      problems: validationErrors.map((error) => ({
+        code: 'INVALID_DOCUMENT',
+        message: withLocation(error),
+      })),
+    };
+  }
+
+  const problems: OperationProblem[] = [];
+  const [shape] = measureDocument(ast);
+  if (!shape) throw new Error('measureDocument found no operation in a validated document');
+  if (shape.depth > limits.maxDepth) {
+    problems.push({
+      code: 'QUERY_TOO_DEEP',
+      message: `The operation has depth ${shape.depth}; the limit is ${limits.maxDepth}.`,
+    });
+  }
+  if (shape.introspectionDepth > STANDARD_INTROSPECTION_DEPTH) {
+    problems.push({
+      code: 'QUERY_TOO_DEEP',
+      message: `The introspection query has depth ${shape.introspectionDepth}; the limit is ${STANDARD_INTROSPECTION_DEPTH}.`,
+    });
+  }
+  if (shape.aliases > limits.maxAliases) {
+    problems.push({
+      code: 'TOO_MANY_ALIASES',
+      message: `The operation has ${shape.aliases} aliases; the limit is ${limits.maxAliases}.`,
+    });
+  }
+  if (shape.rootFields > limits.maxRootFields) {
+    problems.push({
+      code: 'TOO_MANY_ROOT_FIELDS',
+      message: `The operation has ${shape.rootFields} root fields; the limit is ${limits.maxRootFields}.`,
+    });
+  }
+  if (shape.directives > limits.maxDirectives) {
+    problems.push({
+      code: 'TOO_MANY_DIRECTIVES',
+      message: `The operation has ${shape.directives} directives; the limit is ${limits.maxDirectives}.`,
+    });
+  }
+  let cost: number;
+  try {
+    cost = worstCaseCostOf(schema, ast, {
+      maxPageSize: config.pagination.maxSize,
+      defaultPageSize: config.pagination.defaultSize,
+    });
+  } catch (error) {
+    if (error instanceof TooManySelectionsError) return refuse('QUERY_TOO_COMPLEX', error.message);
+    if (error instanceof GraphQLError) return refuse('INVALID_DOCUMENT', error.message);
+    throw error;
+  }
+  if (cost > config.cost.maxCost) {
+    problems.push({
+      code: 'QUERY_TOO_COMPLEX',
+      message: `The operation costs up to ${cost} points (every page at its largest); the maximum is ${config.cost.maxCost}. Fix the page sizes (first: 20 rather than first: $n) or select less.`,
+    });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const digests = digestsOf(document);
+  return {
+    ok: true,
+    operation: {
+      id: digests.sha256,
+      md5: digests.md5,
+      sha1: digests.sha1,
+      document,
+      ast,
+      operationName: operation.name?.value ?? null,
+      operationType: operation.operation,
+      cost,
+      depth: shape.depth,
+    },
+  };
+}
+
+/** A parse or validation message with its line and column, as editors show them. */
+function withLocation(error: GraphQLError): string {
+  const location = error.locations?.[0];
+  return location
+    ? `${error.message} (line ${location.line}, column ${location.column})`
+    : error.message;
+}

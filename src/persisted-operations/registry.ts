@@ -1,0 +1,184 @@
+/**
+ * Where the server finds a persisted operation by its id: the committed manifest (loaded at
+ * start), the `persisted_operations` table (operations registered at run time, so that any
+ * instance serves what another registered), and, in `allow` mode only, documents that Apollo
+ * clients registered automatically (APQ), kept in this process only, like Apollo Server's
+ * default APQ cache.
+ *
+ * Each document is parsed and validated against the schema once, when it is first asked
+ * for, and the result is cached: requests reuse the same DocumentNode, so neither parsing nor
+ * validation runs per request (cost analysis still does, with each request's variables). A
+ * stored document that no longer validates (the schema changed under it) is cached as invalid
+ * and answered with PERSISTED_QUERY_INVALID, never a 500.
+ */
+import { type DocumentNode, GraphQLError, type GraphQLSchema, parse, validate } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import {
+  DIGEST_ALGORITHMS,
+  DIGEST_HEX_LENGTH,
+  type DigestAlgorithm,
+  digestsOf,
+} from './digests.ts';
+import { type Manifest, readManifestFile } from './manifest.ts';
+import { findStoredOperation } from './store.ts';
+
+/** A parsed persisted-operation id. */
+export interface OperationKey {
+  readonly algorithm: DigestAlgorithm;
+  /** Lowercase hex. */
+  readonly digest: string;
+}
+
+const ALGORITHM_BY_LENGTH = new Map(
+  DIGEST_ALGORITHMS.map((algorithm) => [DIGEST_HEX_LENGTH[algorithm], algorithm]),
+);
+const PREFIXED_ID = /^(sha256|sha1|md5):([0-9a-f]+)$/i;
+const BARE_ID = /^[0-9a-f]+$/i;
+
+/**
+ * `sha256:<hex>` (GraphQL over HTTP's documentId), `sha1:<hex>` or `md5:<hex>`, or a bare
+ * hex digest whose length says its algorithm (what Relay and GraphQL Code Generator send).
+ * Anything else is `null`: a malformed id.
+ */
+export function parseOperationKey(value: string): OperationKey | null {
+  const prefixed = PREFIXED_ID.exec(value);
+  if (prefixed) {
+    const algorithm = prefixed[1]?.toLowerCase() as DigestAlgorithm;
+    const digest = prefixed[2]?.toLowerCase() ?? '';
+    return digest.length === DIGEST_HEX_LENGTH[algorithm] ? { algorithm, digest } : null;
+  }
+  if (!BARE_ID.test(value)) return null;
+  const algorithm = ALGORITHM_BY_LENGTH.get(value.length);
+  return algorithm ? { algorithm, digest: value.toLowerCase() } : null;
+}
+
+export function formatOperationKey(key: OperationKey): string {
+  return `${key.algorithm}:${key.digest}`;
+}
+
+/** A document as stored: its sha256 id and its text. */
+export interface StoredDocument {
+  readonly id: string;
+  readonly document: string;
+}
+
+export type OperationLookup =
+  | { readonly status: 'found'; readonly id: string; readonly document: DocumentNode }
+  | { readonly status: 'invalid'; readonly id: string; readonly errors: readonly GraphQLError[] }
+  | { readonly status: 'missing' };
+
+export interface PersistedOperationRegistryOptions {
+  schema: GraphQLSchema;
+  manifest: Manifest;
+  /** Looks an operation up in the `persisted_operations` table. */
+  findStored: (key: OperationKey) => Promise<StoredDocument | undefined>;
+  /** How many documents from the table and from APQ are kept compiled; default 1,000. */
+  cacheSize?: number;
+}
+
+type Compiled = Exclude<OperationLookup, { status: 'missing' }>;
+
+export class PersistedOperationRegistry {
+  private readonly schema: GraphQLSchema;
+  private readonly findStored: PersistedOperationRegistryOptions['findStored'];
+  /** Manifest documents by every digest of theirs, e.g. `md5:<hex>` → the document. */
+  private readonly manifestDocuments = new Map<string, StoredDocument>();
+  /** Compiled manifest documents by sha256: few, so all of them stay. */
+  private readonly compiledManifest = new Map<string, Compiled>();
+  /** Compiled table and APQ documents by lookup key (`sha1:<hex>` …), least recently used out. */
+  private readonly compiledStored: LRUCache<string, Promise<OperationLookup>>;
+  /** Documents Apollo clients registered automatically (allow mode), by sha256. */
+  private readonly automatic: LRUCache<string, string>;
+
+  constructor(options: PersistedOperationRegistryOptions) {
+    this.schema = options.schema;
+    this.findStored = options.findStored;
+    const max = options.cacheSize ?? 1_000;
+    this.compiledStored = new LRUCache({ max });
+    this.automatic = new LRUCache({ max });
+    for (const [id, entry] of Object.entries(options.manifest.operations)) {
+      const stored = { id, document: entry.document };
+      const digests = digestsOf(entry.document);
+      for (const algorithm of DIGEST_ALGORITHMS) {
+        this.manifestDocuments.set(
+          formatOperationKey({ algorithm, digest: digests[algorithm] }),
+          stored,
+        );
+      }
+    }
+  }
+
+  /** How many operations the manifest holds. */
+  get manifestSize(): number {
+    return this.manifestDocuments.size / DIGEST_ALGORITHMS.length;
+  }
+
+  async find(key: OperationKey): Promise<OperationLookup> {
+    const lookupKey = formatOperationKey(key);
+    const inManifest = this.manifestDocuments.get(lookupKey);
+    if (inManifest) {
+      let compiled = this.compiledManifest.get(inManifest.id);
+      if (!compiled) {
+        compiled = this.compile(inManifest);
+        this.compiledManifest.set(inManifest.id, compiled);
+      }
+      return compiled;
+    }
+    const cached = this.compiledStored.get(lookupKey);
+    if (cached) return cached;
+    const lookup = this.findElsewhere(key);
+    this.compiledStored.set(lookupKey, lookup);
+    // A miss is not remembered: the operation may be registered a moment later, on any
+    // instance. A failed lookup (database down) is not remembered either.
+    lookup.then(
+      (result) => result.status === 'missing' && this.compiledStored.delete(lookupKey),
+      () => this.compiledStored.delete(lookupKey),
+    );
+    return lookup;
+  }
+
+  /**
+   * Remembers a document an Apollo client registered automatically (hash + query); the
+   * caller has checked that `sha256` is the document's digest and that it ran.
+   */
+  rememberAutomatic(sha256: string, document: string): void {
+    this.automatic.set(sha256, document);
+  }
+
+  private async findElsewhere(key: OperationKey): Promise<OperationLookup> {
+    const stored = await this.findStored(key);
+    if (stored) return this.compile(stored);
+    const automatic = key.algorithm === 'sha256' ? this.automatic.get(key.digest) : undefined;
+    if (automatic !== undefined) return this.compile({ id: key.digest, document: automatic });
+    return { status: 'missing' };
+  }
+
+  private compile(stored: StoredDocument): Compiled {
+    let document: DocumentNode;
+    try {
+      document = parse(stored.document);
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      return { status: 'invalid', id: stored.id, errors: [error] };
+    }
+    const errors = validate(this.schema, document);
+    if (errors.length > 0) return { status: 'invalid', id: stored.id, errors };
+    return { status: 'found', id: stored.id, document };
+  }
+}
+
+/** The server's registry: the manifest PERSISTED_OPERATIONS_MANIFEST names, and the table. */
+export async function openPersistedOperationRegistry(
+  schema: GraphQLSchema,
+  config: Pick<Config, 'persistedOperations'>,
+  db: Db,
+): Promise<PersistedOperationRegistry> {
+  const manifest = await readManifestFile(config.persistedOperations.manifestFile);
+  return new PersistedOperationRegistry({
+    schema,
+    manifest,
+    findStored: (key) => findStoredOperation(db, key),
+  });
+}

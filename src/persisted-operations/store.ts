@@ -1,0 +1,66 @@
+/**
+ * The `persisted_operations` table: operations registered at run time. Rows are never
+ * updated or deleted (the request role may only select and insert): an id always names the
+ * same document.
+ */
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { type PersistedOperationRow, persistedOperations } from '../db/schema.ts';
+import type { AnalyzedOperation } from './analyze.ts';
+import type { OperationKey, StoredDocument } from './registry.ts';
+
+const COLUMN_BY_ALGORITHM = {
+  sha256: persistedOperations.id,
+  sha1: persistedOperations.sha1,
+  md5: persistedOperations.md5,
+} as const;
+
+/** One indexed lookup by whichever digest the client sent. */
+export async function findStoredOperation(
+  db: Db,
+  key: OperationKey,
+): Promise<StoredDocument | undefined> {
+  const [row] = await db
+    .select({ id: persistedOperations.id, document: persistedOperations.document })
+    .from(persistedOperations)
+    .where(eq(COLUMN_BY_ALGORITHM[key.algorithm], key.digest))
+    .limit(1);
+  return row;
+}
+
+export type InsertOutcome =
+  | { readonly status: 'created' | 'existing'; readonly row: PersistedOperationRow }
+  /** Another document already has this md5 or sha1 (a crafted collision; never by chance). */
+  | { readonly status: 'collision' };
+
+/**
+ * Stores an operation unless it is there already: registering the same document twice is
+ * the same as once (idempotent by hash), and concurrent registrations cannot fail each other.
+ */
+export async function insertOperation(
+  tx: Db,
+  operation: AnalyzedOperation,
+  createdBy: string,
+): Promise<InsertOutcome> {
+  const [created] = await tx
+    .insert(persistedOperations)
+    .values({
+      id: operation.id,
+      md5: operation.md5,
+      sha1: operation.sha1,
+      document: operation.document,
+      operationName: operation.operationName,
+      operationType: operation.operationType,
+      cost: operation.cost,
+      depth: operation.depth,
+      createdBy,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (created) return { status: 'created', row: created };
+  const [existing] = await tx
+    .select()
+    .from(persistedOperations)
+    .where(eq(persistedOperations.id, operation.id));
+  return existing ? { status: 'existing', row: existing } : { status: 'collision' };
+}
