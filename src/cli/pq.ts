@@ -43,7 +43,7 @@ const USAGE = `Usage:
 /** The folder of the client's operations, relative to the repository root. */
 export const DEFAULT_OPERATIONS_DIR = 'persisted-queries';
 export const MANIFEST_FILE_NAME = 'manifest.json';
-const OPERATION_FILE = /\.(graphql|gql|json)$/;
+const OPERATION_FILE = /\.(graphql|gql|json)$/i;
 
 /** The operator's own mutation, itself persisted so that it runs where only those do. */
 const REGISTER_OPERATION_FILE = new URL(
@@ -189,11 +189,18 @@ async function check(dir: string, config: AnalysisConfig, output: CliOutput): Pr
     );
     return 0;
   }
-  const committed = text === null ? null : parseManifest(text, file);
+  let changes: string[];
+  try {
+    changes = differences(text === null ? null : parseManifest(text, file), expected);
+  } catch (error) {
+    // A manifest left with merge conflict markers, or edited by hand, is stale like any other.
+    if (!(error instanceof ManifestError)) throw error;
+    changes = [error.message];
+  }
   output.err(
     [
       `${path.relative(process.cwd(), file)} is stale: run npm run pq -- build and commit it.`,
-      ...differences(committed, expected).map((line) => `  ${line}`),
+      ...changes.map((line) => `  ${line}`),
     ].join('\n'),
   );
   return 1;

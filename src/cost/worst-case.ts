@@ -8,7 +8,8 @@
  * The model reads only two kinds of variable values; the rest merely has to coerce:
  * - sizes. Slicing arguments (`first`, `last`: Int; `nodes(ids:)`: a list) size lists. Every
  *   number is `maxPageSize`, the most a client may ask for (more is refused, not clamped), and
- *   a list-typed variable has `maxPageSize` items. A nullable `$first` gets it too: null would
+ *   a list-typed variable has `maxListSize` items (`nodes(ids:)` takes up to 100 ids whatever
+ *   the page size). A nullable `$first` gets it too: null would
  *   be charged the default page size, which config keeps at most the maximum. Numbers used
  *   elsewhere (a price filter, a quantity) do not change the cost, whatever their value.
  * - conditions. Boolean variables in `@include`/`@skip` (see `flagAssignments`).
@@ -53,6 +54,11 @@ export interface WorstCaseOptions {
    * PAGE_SIZE_DEFAULT), as the cost analysis charges it.
    */
   defaultPageSize: number;
+  /**
+   * Items in a list-typed variable (a list-valued slicing argument such as `nodes(ids:)`,
+   * capped by its own limit, not by the page size); default `maxPageSize`.
+   */
+  maxListSize?: number;
 }
 
 /**
@@ -74,7 +80,7 @@ export function worstCaseCostOf(
   options: WorstCaseOptions,
 ): number {
   const operation = operationOf(document, options.operationName);
-  const values = new WorstValues(options.maxPageSize);
+  const values = new WorstValues(options.maxPageSize, options.maxListSize ?? options.maxPageSize);
   const fixed: Record<string, unknown> = {};
   const flags: string[] = [];
   for (const definition of operation.variableDefinitions ?? []) {
@@ -218,7 +224,10 @@ class WorstValues {
    */
   private readonly candidates: readonly unknown[];
 
-  constructor(private readonly maxPageSize: number) {
+  constructor(
+    private readonly maxPageSize: number,
+    private readonly maxListSize: number,
+  ) {
     this.candidates = [
       maxPageSize,
       '1970-01-01T00:00:00.000Z',
@@ -251,7 +260,7 @@ class WorstValues {
     if (isListType(type)) {
       if (!outermost) return [];
       const item = this.value(type.ofType, false);
-      return item === undefined ? undefined : Array.from({ length: this.maxPageSize }, () => item);
+      return item === undefined ? undefined : Array.from({ length: this.maxListSize }, () => item);
     }
     if (isEnumType(type)) return type.getValues()[0]?.name;
     if (isInputObjectType(type)) return this.inputObject(type);

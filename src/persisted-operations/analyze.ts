@@ -21,6 +21,7 @@ import { TooManySelectionsError } from '../cost/cost-model.ts';
 import { worstCaseCostOf } from '../cost/worst-case.ts';
 import { STANDARD_INTROSPECTION_DEPTH } from '../plugins/operation-limits.ts';
 import { measureDocument } from '../plugins/operation-shape.ts';
+import { MAX_NODES_IDS } from '../schema/builder.ts';
 import { digestsOf } from './digests.ts';
 
 export type OperationType = OperationDefinitionNode['operation'];
@@ -153,6 +154,7 @@ export function analyzeOperation(
     cost = worstCaseCostOf(schema, ast, {
       maxPageSize: config.pagination.maxSize,
       defaultPageSize: config.pagination.defaultSize,
+      maxListSize: MAX_NODES_IDS,
     });
   } catch (error) {
     if (error instanceof TooManySelectionsError) return refuse('QUERY_TOO_COMPLEX', error.message);

@@ -61,10 +61,12 @@ const ManifestSchema = z.object({
 });
 
 export function manifestOf(operations: readonly SourcedOperation[]): Manifest {
+  // By code units, not localeCompare: collation follows the machine's locale (Estonian sorts
+  // Zeta before Tau), and a manifest built on one machine must match `check` on any other.
   const sorted = [...operations].sort(
     (a, b) =>
-      (a.operation.operationName ?? '').localeCompare(b.operation.operationName ?? '') ||
-      a.operation.id.localeCompare(b.operation.id),
+      compareCodeUnits(a.operation.operationName ?? '', b.operation.operationName ?? '') ||
+      compareCodeUnits(a.operation.id, b.operation.id),
   );
   const entries: Record<string, ManifestEntry> = {};
   for (const { operation, source } of sorted) {
@@ -78,6 +80,10 @@ export function manifestOf(operations: readonly SourcedOperation[]): Manifest {
     };
   }
   return { version: MANIFEST_VERSION, operations: entries };
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function serializeManifest(manifest: Manifest): string {

@@ -170,6 +170,11 @@ describe('worst-case variables', () => {
     expect(worstCase(BY_IDS, { maxPageSize: 50 })).toBe(100);
   });
 
+  it('sizes list variables by maxListSize when given, whatever the page size', () => {
+    // nodes(ids:) takes up to 100 ids even when PAGE_SIZE_MAX is 50: 100 × 2 = 200.
+    expect(worstCase(BY_IDS, { maxPageSize: 50, maxListSize: 100 })).toBe(200);
+  });
+
   it.each([
     ['createOrder', CREATE_ORDER],
     ['createProduct', CREATE_PRODUCT],
