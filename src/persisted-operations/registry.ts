@@ -88,7 +88,7 @@ export class PersistedOperationRegistry {
   /** Compiled manifest documents by sha256: few, so all of them stay. */
   private readonly compiledManifest = new Map<string, Compiled>();
   /** Compiled table and APQ documents by lookup key (`sha1:<hex>` …), least recently used out. */
-  private readonly compiledStored: LRUCache<string, Promise<OperationLookup>>;
+  private readonly compiledStored: LRUCache<string, Compiled | Promise<OperationLookup>>;
   /** Documents Apollo clients registered automatically (allow mode), by sha256. */
   private readonly automatic: LRUCache<string, string>;
 
@@ -115,7 +115,11 @@ export class PersistedOperationRegistry {
     return this.manifestDocuments.size / DIGEST_ALGORITHMS.length;
   }
 
-  async find(key: OperationKey): Promise<OperationLookup> {
+  /**
+   * The operation an id names. Synchronous once the document is compiled (the common case:
+   * no promise and no tick per request); a promise while it is first looked up.
+   */
+  find(key: OperationKey): OperationLookup | Promise<OperationLookup> {
     const lookupKey = formatOperationKey(key);
     const inManifest = this.manifestDocuments.get(lookupKey);
     if (inManifest) {
@@ -132,8 +136,12 @@ export class PersistedOperationRegistry {
     this.compiledStored.set(lookupKey, lookup);
     // A miss is not remembered: the operation may be registered a moment later, on any
     // instance. A failed lookup (database down) is not remembered either.
+    // Once compiled, the cache holds the result itself rather than the promise.
     lookup.then(
-      (result) => result.status === 'missing' && this.compiledStored.delete(lookupKey),
+      (result) =>
+        result.status === 'missing'
+          ? this.compiledStored.delete(lookupKey)
+          : this.compiledStored.set(lookupKey, result),
       () => this.compiledStored.delete(lookupKey),
     );
     return lookup;

@@ -23,6 +23,7 @@ import { digestsOf } from '../persisted-operations/digests.ts';
 import {
   formatOperationKey,
   type OperationKey,
+  type OperationLookup,
   type PersistedOperationRegistry,
   parseOperationKey,
 } from '../persisted-operations/registry.ts';
@@ -60,6 +61,20 @@ export function usePersistedOperations(
   /** APQ registrations (hash + text, allow mode) to remember once the document has run. */
   const automaticRegistrations = new WeakMap<Request, { sha256: string; document: string }>();
 
+  /** The document to run, or null (not found); a stale document is a clear error, not a 500. */
+  function documentOf(lookup: OperationLookup) {
+    if (lookup.status === 'missing') return null;
+    if (lookup.status === 'invalid') {
+      const reasons = lookup.errors.map((error) => error.message).join(' ');
+      throw apiError(
+        ErrorCode.PERSISTED_QUERY_INVALID,
+        `The persisted operation sha256:${lookup.id} no longer validates against the schema: ${reasons} Register an updated operation.`,
+        { documentId: `sha256:${lookup.id}`, ...BAD_REQUEST },
+      );
+    }
+    return lookup.document;
+  }
+
   const yogaPlugin = useYogaPersistedOperations<RequestContext>({
     allowArbitraryOperations: mode === 'allow',
     // The registry validated each document against this schema when it compiled it.
@@ -68,20 +83,11 @@ export function usePersistedOperations(
       const requested = requestedIdOf(params, request);
       return requested ? formatOperationKey(requested.key) : null;
     },
-    getPersistedOperation: async (id) => {
+    getPersistedOperation: (id) => {
       const key = parseOperationKey(id);
       if (!key) return null;
-      const lookup = await registry.find(key);
-      if (lookup.status === 'missing') return null;
-      if (lookup.status === 'invalid') {
-        const reasons = lookup.errors.map((error) => error.message).join(' ');
-        throw apiError(
-          ErrorCode.PERSISTED_QUERY_INVALID,
-          `The persisted operation ${id} no longer validates against the schema: ${reasons} Register an updated operation.`,
-          { documentId: `sha256:${lookup.id}`, ...BAD_REQUEST },
-        );
-      }
-      return lookup.document;
+      const lookup = registry.find(key);
+      return lookup instanceof Promise ? lookup.then(documentOf) : documentOf(lookup);
     },
     customErrors: {
       notFound: ({ request }) =>
@@ -151,6 +157,16 @@ export function usePersistedOperations(
  * a malformed one, or for two that disagree.
  */
 function requestedIdOf(params: GraphQLParams, request: Request): RequestedId | null {
+  // Read once per operation: this plugin and Yoga's both ask, with the same params object.
+  if (requestedIdsByParams.has(params)) return requestedIdsByParams.get(params) ?? null;
+  const found = readRequestedId(params, request);
+  requestedIdsByParams.set(params, found);
+  return found;
+}
+
+const requestedIdsByParams = new WeakMap<GraphQLParams, RequestedId | null>();
+
+function readRequestedId(params: GraphQLParams, request: Request): RequestedId | null {
   const body = params as GraphQLParams &
     Record<(typeof PERSISTED_OPERATION_PARAMS)[number], unknown>;
   // Yoga's GET parser keeps only query, variables, operationName and extensions.
