@@ -100,7 +100,7 @@ export async function startTestApp(
   options: {
     env?: Record<string, string>;
     /** Extra app dependencies, e.g. a Redis client or a budget store to share between apps. */
-    deps?: Partial<Pick<AppDeps, 'redis' | 'budgetStore' | 'logger'>>;
+    deps?: Partial<Pick<AppDeps, 'redis' | 'budgetStore' | 'logger' | 'metrics' | 'tracing'>>;
   } = {},
 ): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-test-'));
