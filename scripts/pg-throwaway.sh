@@ -7,6 +7,10 @@
 #          and PG_THROWAWAY_DIR=/tmp/pg-throwaway.XXXXXX
 #   bash scripts/pg-throwaway.sh stop "$PG_THROWAWAY_DIR"
 #       -> stops that cluster (pg_ctl stop -m fast) and deletes the dir
+#   bash scripts/pg-throwaway.sh stop-server "$PG_THROWAWAY_DIR"
+#   bash scripts/pg-throwaway.sh start-server "$PG_THROWAWAY_DIR"
+#       -> stop (pg_ctl stop -m fast) / start again the same cluster on the same
+#          port, keeping its data: an outage for the fault test (test/fault/)
 #
 # `source scripts/pg-throwaway.sh start` also works (it runs the script in a
 # child bash and evals its output, so your shell's options are untouched).
@@ -156,29 +160,17 @@ cmd_start() {
   for attempt in 1 2 3 4 5; do
     port="$(pick_port)"
     log "starting postgres on 127.0.0.1:$port (attempt $attempt)"
-    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -W \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir/sock' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-      start >&2 || true
-
-    local deadline=$((SECONDS + WAIT_SECS))
-    while ((SECONDS < deadline)); do
-      if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres; then
-        started=1
-        break
-      fi
-      # Postmaster died (e.g. port clash)? Stop waiting and retry.
-      if ! as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-        sleep 0.5
-        as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || break
-      fi
-      sleep 0.2
-    done
-    ((started)) && break
+    if start_postgres "$dir" "$port"; then
+      started=1
+      break
+    fi
     log "postgres did not become ready on port $port; log:"
     sed 's/^/  | /' "$dir/postgres.log" >&2 || true
     as_pg "$PG_BIN/pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true
   done
   ((started)) || die "could not start postgres (see log above)"
+  # start-server brings the cluster back on this same port.
+  echo "$port" >"$dir/port"
 
   "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres "$DB_NAME" >&2 ||
     die "createdb $DB_NAME failed"
@@ -187,6 +179,55 @@ cmd_start() {
   log "ready: postgres://postgres@127.0.0.1:$port/$DB_NAME (dir $dir)"
   printf 'export DATABASE_URL=%q\n' "postgres://postgres@127.0.0.1:$port/$DB_NAME"
   printf 'export PG_THROWAWAY_DIR=%q\n' "$dir"
+}
+
+# Start the cluster in $1 on port $2 and wait until it accepts connections.
+start_postgres() {
+  local dir=$1 port=$2
+  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -W \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir/sock' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >&2 || true
+  local deadline=$((SECONDS + WAIT_SECS))
+  while ((SECONDS < deadline)); do
+    if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres; then
+      return 0
+    fi
+    # Postmaster died (e.g. port clash)? Stop waiting.
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+      sleep 0.5
+      as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || return 1
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# The throwaway dir named by $1 (or PG_THROWAWAY_DIR), checked to be one this script made.
+throwaway_dir() {
+  local dir="${1:-${PG_THROWAWAY_DIR:-}}"
+  [[ -n "$dir" ]] || die "usage: $0 ${FUNCNAME[1]#cmd_} <dir>   (or set PG_THROWAWAY_DIR)"
+  [[ -e "$dir/$MARKER" && -f "$dir/port" ]] || die "$dir is not a running pg-throwaway dir"
+  echo "$dir"
+}
+
+cmd_stop_server() {
+  local dir
+  dir="$(throwaway_dir "${1:-}")"
+  cd /
+  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" stop -m fast -w -t 30 >&2 || die "pg_ctl stop failed"
+  log "stopped the server of $dir (data kept; start-server brings it back)"
+}
+
+cmd_start_server() {
+  local dir port
+  dir="$(throwaway_dir "${1:-}")"
+  port="$(cat "$dir/port")"
+  cd "$dir"
+  start_postgres "$dir" "$port" || {
+    sed 's/^/  | /' "$dir/postgres.log" >&2 || true
+    die "could not start postgres again on port $port"
+  }
+  log "started the server of $dir again on 127.0.0.1:$port"
 }
 
 cleanup_dir() {
@@ -219,8 +260,10 @@ cmd_stop() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) shift; cmd_stop "$@" ;;
+  stop-server) shift; cmd_stop_server "$@" ;;
+  start-server) shift; cmd_start_server "$@" ;;
   *)
-    echo "usage: eval \"\$(bash $0 start)\"   |   bash $0 stop <dir>" >&2
+    echo "usage: eval \"\$(bash $0 start)\"   |   bash $0 stop|stop-server|start-server <dir>" >&2
     exit 2
     ;;
 esac

@@ -3,11 +3,13 @@
  * main.ts hands it to node:http, and tests call `app.fetch` directly, through the very same
  * pipeline (plugins/index.ts lists it in order).
  */
-import { sql } from 'drizzle-orm';
-import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { createYoga, renderGraphiQL, useReadinessCheck } from 'graphql-yoga';
 import type { AppContext } from './context.ts';
 import { createErrorMask } from './errors.ts';
+import { corsOptions } from './http/cors.ts';
+import { graphiqlContentSecurityPolicy } from './http/graphiql-csp.ts';
 import { graphiqlTabs } from './http/graphiql-examples.ts';
+import { createReadinessCheck } from './http/readiness.ts';
 import { yogaLogger } from './logger.ts';
 import { createPlugins, type PipelineDeps } from './plugins/index.ts';
 import { PERSISTED_OPERATION_PARAMS } from './plugins/persisted-operations.ts';
@@ -20,7 +22,18 @@ export interface AppDeps extends PipelineDeps {
 }
 
 export function createApp(deps: AppDeps) {
-  const { config, database, logger } = deps;
+  const { config, logger } = deps;
+  // With tracing, each SQL statement of a request is a span; without it, the database as given.
+  const database = deps.tracing
+    ? deps.database.observe(deps.tracing.observeStatement)
+    : deps.database;
+  const graphiql = config.graphiql
+    ? {
+        title: 'Orders API',
+        defaultTabs: graphiqlTabs(deps.graphiqlAuthorization),
+        shouldPersistHeaders: false,
+      }
+    : false;
   return createYoga<Record<string, never>, AppContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -37,22 +50,22 @@ export function createApp(deps: AppDeps) {
         logger.error({ err: cause, path }, 'unexpected error'),
       ),
     },
-    graphiql: config.graphiql
-      ? {
-          title: 'Orders API',
-          defaultTabs: graphiqlTabs(deps.graphiqlAuthorization),
-          shouldPersistHeaders: false,
-        }
-      : false,
+    graphiql,
+    // Before any parsing: a declared Content-Length over the limit is refused unread, and a
+    // body without one (chunked) is read no further than the limit. 413 REQUEST_ENTITY_TOO_LARGE.
+    maxRequestBodySize: config.http.maxBodyBytes,
+    // Only the configured origins, answered per request (http/cors.ts).
+    cors: corsOptions(config.http.cors),
     plugins: [
-      ...createPlugins(deps),
-      useReadinessCheck({
-        endpoint: '/readyz',
-        // Ready means the database answers; migrations ran before the server listened.
-        check: async () => {
-          await database.db.execute(sql`select 1`);
-        },
+      ...createPlugins({
+        ...deps,
+        database,
+        graphiqlPolicy: graphiql
+          ? graphiqlContentSecurityPolicy(renderGraphiQL(graphiql))
+          : undefined,
       }),
+      // Ready: the database answers and has every migration (http/readiness.ts).
+      useReadinessCheck({ endpoint: '/readyz', check: createReadinessCheck(database, logger) }),
     ],
   });
 }

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import type { CircuitSettings } from './db/circuit-breaker.ts';
 import type { Plan } from './db/schema.ts';
 
 const booleanFromEnv = z
@@ -57,6 +58,48 @@ const duration = z
   })
   .refine((seconds) => seconds >= 1, 'must be at least 1s');
 
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** `102400` (bytes), `100kb` or `1mb` → bytes (1 kb = 1024 bytes), at least one byte. */
+const byteSize = z
+  .string()
+  .regex(/^\d{1,10}(b|kb|mb)?$/i, 'must be bytes or a size with a unit: 102400, 100kb, 1mb')
+  .transform((value) => {
+    const unit = value.replace(/^\d+/, '').toLowerCase();
+    return Number.parseInt(value, 10) * (BYTE_UNITS[unit] ?? Number.NaN);
+  })
+  .refine((bytes) => bytes >= 1, 'must be at least 1 byte');
+
+/**
+ * `https://app.example.com,http://localhost:5173` → the origins a browser may call from, each
+ * exactly as browsers send it in `Origin` (scheme, host, port; no path); or `*` for any.
+ */
+const corsOrigins = z
+  .string()
+  .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .refine(
+            (origin) => origin === '*' || isOrigin(origin),
+            'must be origins like https://app.example.com (scheme, host and port; no path), or *',
+          ),
+      )
+      .min(1)
+      .refine((origins) => !origins.includes('*') || origins.length === 1, '* must stand alone'),
+  );
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** Signing algorithms a token may use. `Ed25519` is RFC 9864's fully-specified name of `EdDSA`. */
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -71,6 +114,14 @@ const EnvSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   DB_POOL_MAX: positiveInt.max(1000).default(10),
+  // Resilience: how long a new connection may take, and the circuit breaker around PostgreSQL
+  // (opens after this many consecutive connection failures, probes again after the reset).
+  DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  DB_CIRCUIT_FAILURES: positiveInt.max(1000).default(5),
+  DB_CIRCUIT_RESET_MS: positiveInt.default(5_000),
+  // Process: how long SIGTERM waits for in-flight requests; how many worker processes.
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  WORKERS: positiveInt.max(256).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   GRAPHIQL: booleanFromEnv.optional(),
   JWT_ISSUER: z.string().min(1).optional(),
@@ -124,6 +175,22 @@ const EnvSchema = z.object({
   // Persisted operations: whether only registered operations run, and where the manifest is.
   PERSISTED_OPERATIONS: z.enum(['require', 'allow', 'off']).optional(),
   PERSISTED_OPERATIONS_MANIFEST: z.string().min(1).default('persisted-queries/manifest.json'),
+  // OpenTelemetry traces over OTLP/HTTP, under the standard names collectors and agents set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('orders-api'),
+  // The HTTP edge: request body limit, HSTS, CORS (src/http/).
+  MAX_BODY_SIZE: byteSize.default(100 * 1024),
+  SERVED_OVER_TLS: booleanFromEnv.optional(),
+  CORS_ORIGINS: corsOrigins.optional(),
+  CORS_CREDENTIALS: booleanFromEnv.default(false),
+  // Prometheus metrics: a separate listener, or the main port behind a bearer token.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters, no spaces')
+    .optional(),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -143,6 +210,10 @@ export interface Config {
         readonly poolMax: number;
         /** PostgreSQL `statement_timeout` of every pooled connection; 0 or unset: none. */
         readonly statementTimeoutMs?: number;
+        /** Most milliseconds to open a connection (postgres.js `connect_timeout`). */
+        readonly connectTimeoutMs?: number;
+        /** The circuit breaker around this database (db/circuit-breaker.ts). */
+        readonly circuit?: CircuitSettings;
       };
   readonly logLevel: string;
   readonly graphiql: boolean;
@@ -207,8 +278,42 @@ export interface Config {
     /** Absolute path of the committed manifest (`npm run pq -- build` writes it). */
     readonly manifestFile: string;
   };
+  /** Milliseconds SIGTERM/SIGINT wait for in-flight requests before closing their connections. */
+  readonly shutdownTimeoutMs: number;
+  /** Processes serving the port (node:cluster); 1 is this process alone. */
+  readonly workers: number;
+  /**
+   * OpenTelemetry traces (observability/tracing.ts); null, the default, loads no OpenTelemetry
+   * code at all.
+   */
+  readonly tracing: {
+    /** Where spans are POSTed (OTLP/HTTP, JSON), `…/v1/traces`. */
+    readonly url: string;
+    /** The `service.name` the spans carry. */
+    readonly serviceName: string;
+  } | null;
   /** Shared counters (budgets, field rate limits); in memory per process when unset. */
   readonly redis: { readonly url: string; readonly failureMode: 'open' | 'closed' } | null;
+  /** What happens before GraphQL (src/http/). */
+  readonly http: {
+    /** Largest request body in bytes; a larger one is refused (413) without being read. */
+    readonly maxBodyBytes: number;
+    /** Clients reach the server over HTTPS (here or at a proxy): send Strict-Transport-Security. */
+    readonly servedOverTls: boolean;
+    /** Origins whose pages may call the API from a browser; `null`: none (same origin only). */
+    readonly cors: {
+      readonly origins: '*' | readonly string[];
+      /** Access-Control-Allow-Credentials (cookies); never with `*`. */
+      readonly credentials: boolean;
+    } | null;
+  };
+  /** Prometheus `/metrics`; null (no endpoint at all) unless METRICS_PORT or METRICS_TOKEN. */
+  readonly metrics: {
+    /** The bearer token a scrape must present; required when served on the main port. */
+    readonly token: string | null;
+    /** A listener of its own for `/metrics`; null serves it on the main port. */
+    readonly listen: { readonly host: string; readonly port: number } | null;
+  } | null;
 }
 
 export type PersistedOperationsMode = 'require' | 'allow' | 'off';
@@ -268,6 +373,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw new ConfigError('DATABASE_URL is required when NODE_ENV=production.');
     }
     if (e.GRAPHIQL) throw new ConfigError('GRAPHIQL=true is refused when NODE_ENV=production.');
+    if (e.CORS_ORIGINS?.includes('*')) {
+      throw new ConfigError(
+        'CORS_ORIGINS=* is refused when NODE_ENV=production: list the allowed origins.',
+      );
+    }
   }
 
   // The development key is a shared HMAC secret: fine on a laptop, never beside asymmetric keys.
@@ -276,9 +386,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (keys.kind !== 'devKey' && algorithms.includes('HS256')) {
     throw new ConfigError('JWT_ALGORITHMS: HS256 is only allowed with the development key.');
   }
+  if (e.WORKERS > 1 && e.METRICS_TOKEN && e.METRICS_PORT === undefined) {
+    throw new ConfigError(
+      `WORKERS=${e.WORKERS} needs METRICS_PORT for metrics: on the main port a scrape reaches one worker at random; the METRICS_PORT listener sums them all.`,
+    );
+  }
+  if (e.METRICS_HOST && e.METRICS_PORT === undefined) {
+    throw new ConfigError('METRICS_HOST needs METRICS_PORT.');
+  }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError(
+      'METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT behind METRICS_TOKEN).',
+    );
+  }
+  // A wildcard with credentials would let any site make calls that carry a user's cookies.
+  if (e.CORS_CREDENTIALS && (!e.CORS_ORIGINS || e.CORS_ORIGINS.includes('*'))) {
+    throw new ConfigError('CORS_CREDENTIALS=true needs CORS_ORIGINS to list the origins (not *).');
+  }
+  if (e.WORKERS > 1 && !e.DATABASE_URL) {
+    throw new ConfigError(
+      `WORKERS=${e.WORKERS} needs DATABASE_URL: the embedded PGlite database runs inside one process and cannot be shared by several workers. Set DATABASE_URL to a PostgreSQL server, or WORKERS=1.`,
+    );
+  }
   if (e.PAGE_SIZE_DEFAULT > e.PAGE_SIZE_MAX) {
     throw new ConfigError('PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX.');
   }
+
+  // OTLP's rule: a signal's own endpoint is used as it is; the shared one gets `/v1/traces`
+  // appended to its path (`http://collector:4318/otlp` → `http://collector:4318/otlp/v1/traces`).
+  const tracesUrl =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT &&
+      `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
 
   const config: Config = {
     env: e.NODE_ENV,
@@ -292,6 +431,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           url: e.DATABASE_URL,
           poolMax: e.DB_POOL_MAX,
           statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
+          connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+          circuit: { failures: e.DB_CIRCUIT_FAILURES, resetMs: e.DB_CIRCUIT_RESET_MS },
         }
       : {
           kind: 'pglite',
@@ -337,7 +478,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mode: e.PERSISTED_OPERATIONS ?? (isProduction ? 'require' : 'allow'),
       manifestFile: path.resolve(e.PERSISTED_OPERATIONS_MANIFEST),
     },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workers: e.WORKERS,
+    tracing: tracesUrl ? { url: tracesUrl, serviceName: e.OTEL_SERVICE_NAME } : null,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, failureMode: e.REDIS_FAILURE_MODE } : null,
+    http: {
+      maxBodyBytes: e.MAX_BODY_SIZE,
+      // Browsers ignore HSTS received over plain HTTP, so production can send it by default.
+      servedOverTls: e.SERVED_OVER_TLS ?? isProduction,
+      cors: e.CORS_ORIGINS
+        ? {
+            origins: e.CORS_ORIGINS.includes('*') ? '*' : e.CORS_ORIGINS,
+            credentials: e.CORS_CREDENTIALS,
+          }
+        : null,
+    },
+    metrics:
+      e.METRICS_PORT !== undefined || e.METRICS_TOKEN
+        ? {
+            token: e.METRICS_TOKEN ?? null,
+            listen:
+              e.METRICS_PORT !== undefined
+                ? { host: e.METRICS_HOST ?? e.HOST, port: e.METRICS_PORT }
+                : null,
+          }
+        : null,
   };
   return deepFreeze(config);
 }

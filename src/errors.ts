@@ -20,6 +20,11 @@ export const ErrorCode = {
   TOO_MANY_ROOT_FIELDS: 'TOO_MANY_ROOT_FIELDS',
   TOO_MANY_DIRECTIVES: 'TOO_MANY_DIRECTIVES',
   TOO_MANY_OPERATIONS: 'TOO_MANY_OPERATIONS',
+  // The HTTP edge (src/http/), before the body is parsed. REQUEST_ENTITY_TOO_LARGE (413) is
+  // raised by Yoga's own body limit (maxRequestBodySize), under the code Yoga gives it.
+  REQUEST_ENTITY_TOO_LARGE: 'REQUEST_ENTITY_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  CSRF_HEADER_REQUIRED: 'CSRF_HEADER_REQUIRED',
   THROTTLED: 'THROTTLED',
   RATE_LIMITED: 'RATE_LIMITED',
   PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
@@ -95,7 +100,11 @@ function rootCause(error: unknown): unknown {
   return current;
 }
 
-function maskError(error: unknown): GraphQLError {
+/**
+ * What a client is shown of `error`, without logging: the error itself, with BAD_USER_INPUT
+ * when it is the caller's mistake, or a bare INTERNAL_SERVER_ERROR. Traces record this too.
+ */
+export function maskError(error: unknown): GraphQLError {
   if (!(error instanceof GraphQLError)) return internalError(undefined);
   // graphql-js copies a thrown GraphQLError's extensions onto the located error it wraps it in.
   if (typeof error.extensions.code === 'string') return error;

@@ -1,23 +1,36 @@
 /**
  * `npm start`: load config → open the database (embedded PGlite unless DATABASE_URL) →
  * migrate → seed the demo data on an empty embedded database → createApp → listen.
- * SIGTERM/SIGINT stop accepting, let in-flight requests finish, close the pool, exit 0.
+ * SIGTERM/SIGINT stop accepting, let in-flight requests finish, close the pool, exit 0
+ * (http/graceful-shutdown.ts). With WORKERS=n this process is the cluster's primary: it
+ * migrates once, then forks n workers that run this file again, as workers (workers.ts).
  */
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
+import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { createTokenVerifier } from './auth/jwt.ts';
 import { formatDuration, mintDevToken } from './cli/token.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { logCircuitTransitions } from './db/circuit-breaker.ts';
 import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
+import { handleShutdownSignals } from './http/graceful-shutdown.ts';
+import { startMetricsServer } from './http/metrics-server.ts';
 import { startIdempotencyKeyExpiry } from './idempotency/expiry.ts';
 import { createLogger } from './logger.ts';
+import { shareWithPrimary, workersMetrics } from './metrics/cluster.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { startTracing } from './observability/tracing.ts';
 import { ManifestError } from './persisted-operations/manifest.ts';
 import { openPersistedOperationRegistry } from './persisted-operations/registry.ts';
+import { poolMaxOf } from './plugins/index.ts';
 import { openRedis } from './redis.ts';
 import { schema } from './schema/index.ts';
+import { runPrimary } from './workers.ts';
 
-const SHUTDOWN_DEADLINE_MS = 10_000;
+/** Outside production, responses name the process that served them (which worker). */
+const PROCESS_ID_HEADER = 'X-Process-Id';
 const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
 const IDEMPOTENCY_EXPIRY_BATCH_SIZE = 1_000;
 
@@ -32,9 +45,15 @@ async function main() {
   }
   const logger = createLogger(config);
   const started = performance.now();
+  if (config.workers > 1 && cluster.isPrimary) {
+    await startPrimary(config, logger, started);
+    return;
+  }
 
   const database = await openDatabase(config.database);
-  await database.migrate();
+  logCircuitTransitions(database.circuit, logger);
+  // A worker's primary has migrated already (config refuses WORKERS>1 on PGlite: no seed).
+  if (!cluster.isWorker) await database.migrate();
   if (
     config.database.kind === 'pglite' &&
     config.database.seedDemoData &&
@@ -57,6 +76,18 @@ async function main() {
   });
   const redis = config.redis ? openRedis(config.redis, logger) : undefined;
   const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
+  // One registry for the app's plugins and the METRICS_PORT listener (and process metrics).
+  const metrics = config.metrics
+    ? createMetrics({ poolMax: poolMaxOf(config), processMetrics: true })
+    : undefined;
+  if (metrics) {
+    metrics.setCircuitState(database.circuit.state);
+    database.circuit.onStateChange(metrics.setCircuitState);
+    // With workers, the primary's METRICS_PORT listener sums every worker's registry.
+    if (cluster.isWorker) shareWithPrimary(metrics.registry);
+  }
+  // OpenTelemetry only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise not even loaded.
+  const tracing = await startTracing(config.tracing);
   const app = createApp({
     config,
     database,
@@ -64,6 +95,8 @@ async function main() {
     logger,
     persistedOperations,
     redis,
+    metrics,
+    tracing,
     graphiqlAuthorization: demoTokens[0] ? `Bearer ${demoTokens[0].token}` : undefined,
   });
 
@@ -75,35 +108,80 @@ async function main() {
     onError: (error) => logger.error({ err: error }, 'deleting expired idempotency keys failed'),
   });
 
-  const server = createServer(app);
+  const server = createServer(
+    config.isProduction
+      ? app
+      : (request, response) => {
+          response.setHeader(PROCESS_ID_HEADER, String(process.pid));
+          return app(request, response);
+        },
+  );
+  handleShutdownSignals({
+    server,
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    async cleanup() {
+      stopExpiry();
+      await metricsServer?.close();
+      await database.close();
+      redis?.disconnect();
+      // The spans of the last requests, still batched, go out before the process does.
+      await tracing?.shutdown();
+    },
+  });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const metricsListen = config.metrics?.listen;
+  const metricsServer =
+    metrics && metricsListen && !cluster.isWorker
+      ? await startMetricsServer({
+          registry: metrics.registry,
+          ...metricsListen,
+          token: config.metrics?.token ?? null,
+        })
+      : undefined;
   const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}/graphql`;
   logger.info(
-    { url, database: database.kind, startupMs: Math.round(performance.now() - started) },
+    {
+      url,
+      database: database.kind,
+      metricsPort: metricsServer?.port,
+      startupMs: Math.round(performance.now() - started),
+    },
+    'Orders API ready',
+  );
+  // With workers, the primary prints the banner once they all listen.
+  if (!cluster.isWorker) printBanner(config, url, demoTokens);
+}
+
+/** WORKERS>1: migrate once, fork the workers, print the banner when they all listen. */
+async function startPrimary(config: Config, logger: Logger, started: number) {
+  const database = await openDatabase(config.database);
+  try {
+    await database.migrate();
+  } finally {
+    await database.close();
+  }
+  const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
+  await runPrimary({
+    workers: config.workers,
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+  // The workers' metrics, summed (config requires METRICS_PORT for metrics with workers).
+  const metricsListen = config.metrics?.listen;
+  if (metricsListen) {
+    await startMetricsServer({
+      registry: workersMetrics(),
+      ...metricsListen,
+      token: config.metrics?.token ?? null,
+    });
+  }
+  const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}/graphql`;
+  logger.info(
+    { url, workers: config.workers, startupMs: Math.round(performance.now() - started) },
     'Orders API ready',
   );
   printBanner(config, url, demoTokens);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.warn('in-flight requests did not finish in time; closing anyway');
-      server.closeAllConnections();
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
-    server.close(async () => {
-      stopExpiry();
-      await database.close();
-      redis?.disconnect();
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 async function mintDemoTokens(config: Config) {

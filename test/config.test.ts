@@ -79,7 +79,12 @@ describe('defaults', () => {
         mode: 'allow',
         manifestFile: path.resolve('persisted-queries/manifest.json'),
       },
+      shutdownTimeoutMs: 10_000,
+      workers: 1,
+      tracing: null,
       redis: null,
+      http: { maxBodyBytes: 102_400, servedOverTls: false, cors: null },
+      metrics: null,
     } satisfies Config);
   });
 
@@ -146,6 +151,23 @@ describe('a bad value stops the server with a ConfigError naming the variable', 
     ['IDEMPOTENCY_TTL', '0'],
     ['IDEMPOTENCY_TTL', '1w'],
     ['IDEMPOTENCY_WAIT_MS', '0'],
+    ['MAX_BODY_SIZE', '0'],
+    ['MAX_BODY_SIZE', '1gb'],
+    ['MAX_BODY_SIZE', '100 kb'],
+    ['SERVED_OVER_TLS', 'yes'],
+    ['CORS_ORIGINS', 'app.example.com'],
+    ['CORS_ORIGINS', 'https://app.example.com/'],
+    ['CORS_ORIGINS', 'https://app.example.com/graphql'],
+    ['CORS_ORIGINS', 'ftp://app.example.com'],
+    ['CORS_ORIGINS', '*,https://app.example.com'],
+    ['CORS_CREDENTIALS', 'yes'],
+    ['DB_CONNECT_TIMEOUT_MS', '0'],
+    ['DB_CIRCUIT_FAILURES', '0'],
+    ['DB_CIRCUIT_FAILURES', '2.5'],
+    ['DB_CIRCUIT_RESET_MS', '-1'],
+    ['SHUTDOWN_TIMEOUT_MS', 'soon'],
+    ['WORKERS', '0'],
+    ['WORKERS', '257'],
   ])('%s=%s', (name, value) => {
     const error = configErrorOf({ [name]: value });
     expect(error.message).toMatch(new RegExp(`^Invalid configuration:\\n  ${name}: \\S`));
@@ -233,6 +255,26 @@ describe('NODE_ENV=production', () => {
   it('accepts GRAPHIQL=false', () => {
     expect(loadConfig({ ...PRODUCTION, GRAPHIQL: 'false' }).graphiql).toBe(false);
   });
+
+  it('refuses a CORS wildcard', () => {
+    expect(configErrorOf({ ...PRODUCTION, CORS_ORIGINS: '*' }).message).toBe(
+      'CORS_ORIGINS=* is refused when NODE_ENV=production: list the allowed origins.',
+    );
+  });
+
+  it('accepts listed CORS origins, with credentials', () => {
+    const config = loadConfig({
+      ...PRODUCTION,
+      CORS_ORIGINS: 'https://app.example.com',
+      CORS_CREDENTIALS: 'true',
+    });
+    expect(config.http.cors).toEqual({ origins: ['https://app.example.com'], credentials: true });
+  });
+
+  it('sends Strict-Transport-Security unless SERVED_OVER_TLS=false', () => {
+    expect(loadConfig(PRODUCTION).http.servedOverTls).toBe(true);
+    expect(loadConfig({ ...PRODUCTION, SERVED_OVER_TLS: 'false' }).http.servedOverTls).toBe(false);
+  });
 });
 
 describe('the loaded config', () => {
@@ -270,5 +312,141 @@ describe('the loaded config', () => {
       if (before === undefined) delete process.env.PORT;
       else process.env.PORT = before;
     }
+  });
+});
+
+describe('resilience and process settings', () => {
+  it('gives PostgreSQL a 5 s connect timeout and a circuit that opens after 5 failures for 5 s', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://db.internal/orders' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://db.internal/orders',
+      poolMax: 10,
+      statementTimeoutMs: 5_000,
+      connectTimeoutMs: 5_000,
+      circuit: { failures: 5, resetMs: 5_000 },
+    });
+  });
+
+  it('reads the connect timeout, the circuit, the shutdown deadline and the workers', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://db.internal/orders',
+      DB_CONNECT_TIMEOUT_MS: '1500',
+      DB_CIRCUIT_FAILURES: '3',
+      DB_CIRCUIT_RESET_MS: '250',
+      SHUTDOWN_TIMEOUT_MS: '30000',
+      WORKERS: '4',
+    });
+    expect(config).toMatchObject({
+      database: { connectTimeoutMs: 1_500, circuit: { failures: 3, resetMs: 250 } },
+      shutdownTimeoutMs: 30_000,
+      workers: 4,
+    });
+  });
+
+  it('refuses WORKERS above 1 with the embedded database, and says why', () => {
+    expect(configErrorOf({ WORKERS: '2' }).message).toBe(
+      'WORKERS=2 needs DATABASE_URL: the embedded PGlite database runs inside one process and cannot be shared by several workers. Set DATABASE_URL to a PostgreSQL server, or WORKERS=1.',
+    );
+  });
+});
+
+describe('the HTTP edge', () => {
+  it.each([
+    ['2048', 2_048],
+    ['2048b', 2_048],
+    ['100kb', 102_400],
+    ['100KB', 102_400],
+    ['1mb', 1_048_576],
+  ])('reads MAX_BODY_SIZE=%s as %i bytes', (value, bytes) => {
+    expect(loadConfig({ MAX_BODY_SIZE: value }).http.maxBodyBytes).toBe(bytes);
+  });
+
+  it('reads CORS_ORIGINS as a list of origins, commas or spaces between them', () => {
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173 https://admin.example.com:8443',
+    });
+    expect(config.http.cors).toEqual({
+      origins: [
+        'https://app.example.com',
+        'http://localhost:5173',
+        'https://admin.example.com:8443',
+      ],
+      credentials: false,
+    });
+  });
+
+  it('reads CORS_ORIGINS=* as any origin, without credentials', () => {
+    expect(loadConfig({ CORS_ORIGINS: '*' }).http.cors).toEqual({
+      origins: '*',
+      credentials: false,
+    });
+  });
+
+  it('refuses CORS_CREDENTIALS=true with CORS_ORIGINS=*', () => {
+    expect(configErrorOf({ CORS_ORIGINS: '*', CORS_CREDENTIALS: 'true' }).message).toBe(
+      'CORS_CREDENTIALS=true needs CORS_ORIGINS to list the origins (not *).',
+    );
+  });
+
+  it('refuses CORS_CREDENTIALS=true without CORS_ORIGINS', () => {
+    expect(configErrorOf({ CORS_CREDENTIALS: 'true' }).message).toBe(
+      'CORS_CREDENTIALS=true needs CORS_ORIGINS to list the origins (not *).',
+    );
+  });
+
+  it('sends Strict-Transport-Security outside production only when SERVED_OVER_TLS=true', () => {
+    expect(loadConfig({ SERVED_OVER_TLS: 'true' }).http.servedOverTls).toBe(true);
+  });
+});
+
+describe('metrics', () => {
+  it('has no /metrics when neither METRICS_PORT nor METRICS_TOKEN is set', () => {
+    expect(loadConfig({}).metrics).toBeNull();
+  });
+
+  it('serves /metrics on the main port behind METRICS_TOKEN', () => {
+    expect(loadConfig({ METRICS_TOKEN: 'a-long-enough-token' }).metrics).toEqual({
+      token: 'a-long-enough-token',
+      listen: null,
+    });
+  });
+
+  it('listens on METRICS_PORT at HOST, or METRICS_HOST', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', METRICS_PORT: '9464' }).metrics).toEqual({
+      token: null,
+      listen: { host: '0.0.0.0', port: 9464 },
+    });
+    expect(
+      loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5', METRICS_TOKEN: 'x'.repeat(16) })
+        .metrics,
+    ).toEqual({ token: 'x'.repeat(16), listen: { host: '10.0.0.5', port: 9464 } });
+  });
+
+  it.each([
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'too-short' }],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'has a space in the middle' }],
+    ['METRICS_PORT', { METRICS_PORT: 'abc' }],
+    ['METRICS_PORT', { METRICS_PORT: '70000' }],
+  ])('refuses a bad %s', (variable, env) => {
+    expect(configErrorOf(env).message).toMatch(
+      new RegExp(`^Invalid configuration:\\n  ${variable}: `),
+    );
+  });
+
+  it('needs METRICS_PORT for metrics with several workers', () => {
+    const workers = { WORKERS: '2', DATABASE_URL: 'postgres://db.internal/orders' };
+    expect(configErrorOf({ ...workers, METRICS_TOKEN: 'x'.repeat(16) }).message).toBe(
+      'WORKERS=2 needs METRICS_PORT for metrics: on the main port a scrape reaches one worker at random; the METRICS_PORT listener sums them all.',
+    );
+    expect(loadConfig({ ...workers, METRICS_PORT: '9464' }).metrics?.listen?.port).toBe(9464);
+  });
+
+  it('refuses METRICS_HOST without METRICS_PORT, and METRICS_PORT equal to PORT', () => {
+    expect(configErrorOf({ METRICS_HOST: '127.0.0.1' }).message).toBe(
+      'METRICS_HOST needs METRICS_PORT.',
+    );
+    expect(configErrorOf({ PORT: '4000', METRICS_PORT: '4000' }).message).toBe(
+      'METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT behind METRICS_TOKEN).',
+    );
   });
 });

@@ -163,6 +163,14 @@ async function graphql(
 }
 
 const development = () => ({ NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dataDir });
+/** Everything production needs; each refusal test breaks one setting. Nothing is contacted. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://orders@db.invalid:5432/orders',
+  JWT_ISSUER: 'https://id.example.com/',
+  JWT_AUDIENCE: 'orders-api',
+  JWT_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+};
 const LAST_BANNER_LINE = /^ {4}globex\/frank +viewer +Bearer \S+$/m;
 /**
  * The log line of the same moment. Logs go through pino-pretty's worker thread and may reach
@@ -296,6 +304,39 @@ describe('a bad configuration', () => {
       ]);
       expect(code).toBe(1);
       expect(server.stderr()).toMatch(/^Invalid configuration:\n {2}PORT: .+\n$/);
+      expect(server.stdout()).toBe('');
+    },
+    STARTUP_TIMEOUT_MS + 10_000,
+  );
+
+  it.each([
+    [
+      'the development signing key',
+      { JWT_JWKS_URL: '' },
+      'NODE_ENV=production refuses the development signing key: set JWT_JWKS_FILE or JWT_JWKS_URL.',
+    ],
+    ['GraphiQL', { GRAPHIQL: 'true' }, 'GRAPHIQL=true is refused when NODE_ENV=production.'],
+    [
+      'a CORS wildcard',
+      { CORS_ORIGINS: '*' },
+      'CORS_ORIGINS=* is refused when NODE_ENV=production: list the allowed origins.',
+    ],
+  ])(
+    'refuses to start in production with %s, saying which setting is wrong',
+    async (_setting, change, message) => {
+      const server = await startServer({
+        ...PRODUCTION,
+        ...change,
+        DATA_DIR: dataDir,
+      });
+      const { code } = await Promise.race([
+        server.exit,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('still running')), STARTUP_TIMEOUT_MS),
+        ),
+      ]);
+      expect(code).toBe(1);
+      expect(server.stderr()).toBe(`${message}\n`);
       expect(server.stdout()).toBe('');
     },
     STARTUP_TIMEOUT_MS + 10_000,

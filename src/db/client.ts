@@ -14,8 +14,14 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config.ts';
+import {
+  type CircuitSettings,
+  createDatabaseCircuit,
+  type DatabaseCircuit,
+} from './circuit-breaker.ts';
 import { tenants } from './schema.ts';
 import { statementCountingLogger } from './statement-counter.ts';
+import { observePglite, observePostgres, type StatementObserver } from './statement-observer.ts';
 
 /** A Drizzle handle: the root database or a transaction; both share this interface. */
 export type Db = PgDatabase<PgQueryResultHKT>;
@@ -23,9 +29,20 @@ export type Db = PgDatabase<PgQueryResultHKT>;
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
+  /**
+   * The circuit breaker everything that takes a connection for a request goes through
+   * (tenant transaction, plan lookup, readiness). It never opens on PGlite, which has no
+   * connection to lose.
+   */
+  readonly circuit: DatabaseCircuit;
   /** Applies pending migrations from `drizzle/`. Safe to run from several instances at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * This database, on the same connections, with every SQL statement sent through `observer`
+   * (db/statement-observer.ts): how tracing gets one span per statement. Only tracing calls it.
+   */
+  observe(observer: StatementObserver): Database;
 }
 
 export const MIGRATIONS_FOLDER = path.resolve(
@@ -36,12 +53,20 @@ export const MIGRATIONS_FOLDER = path.resolve(
 /** The non-superuser role every request switches to; created by the RLS migration. */
 export const APP_ROLE = 'orders_app';
 
+/** postgres.js waits 30 s by default; a database that has not answered in 5 is not coming. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
 /** Any fixed number works: it only has to be the same for every instance of this server. */
 const MIGRATION_LOCK_ID = 7_420_151;
 
 export async function openDatabase(database: Config['database']): Promise<Database> {
   if (database.kind === 'postgres') {
-    return openPostgres(database.url, database.poolMax, database.statementTimeoutMs ?? 0);
+    return openPostgres(database.url, {
+      poolMax: database.poolMax,
+      statementTimeoutMs: database.statementTimeoutMs ?? 0,
+      connectTimeoutMs: database.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      circuit: database.circuit,
+    });
   }
   await mkdir(database.dataDir, { recursive: true });
   return openPglite(database.dataDir);
@@ -64,15 +89,31 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     kind: 'pglite',
     db,
+    circuit: createDatabaseCircuit(),
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER }),
     close: () => client.close(),
+    observe(this: Database, observer: StatementObserver) {
+      const observed = drizzlePglite(observePglite(client, observer), {
+        logger: statementCountingLogger,
+      });
+      return { ...this, db: observed as unknown as Db };
+    },
   };
 }
 
-function openPostgres(url: string, poolMax: number, statementTimeoutMs: number): Database {
+interface PostgresOptions {
+  poolMax: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  circuit?: CircuitSettings;
+}
+
+function openPostgres(url: string, options: PostgresOptions): Database {
+  const { poolMax, statementTimeoutMs, connectTimeoutMs } = options;
   const client = postgres(url, {
     max: poolMax,
-    connect_timeout: 10,
+    // Seconds; fractions work. Bounds a connect to a host that drops packets (no refusal).
+    connect_timeout: connectTimeoutMs / 1000,
     idle_timeout: 60,
     // NOTICEs (e.g. "role already exists") are not errors; keep them out of the logs.
     onnotice: () => {},
@@ -88,10 +129,15 @@ function openPostgres(url: string, poolMax: number, statementTimeoutMs: number):
   return {
     kind: 'postgres',
     db,
+    circuit: createDatabaseCircuit(options.circuit),
     async migrate() {
       // One connection holds an advisory lock so that instances starting together migrate
       // one after another instead of racing on the same DDL.
-      const lockClient = postgres(url, { max: 1, onnotice: () => {} });
+      const lockClient = postgres(url, {
+        max: 1,
+        connect_timeout: connectTimeoutMs / 1000,
+        onnotice: () => {},
+      });
       try {
         await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
         await migratePostgres(drizzlePostgres(lockClient), { migrationsFolder: MIGRATIONS_FOLDER });
@@ -101,6 +147,12 @@ function openPostgres(url: string, poolMax: number, statementTimeoutMs: number):
       }
     },
     close: () => client.end({ timeout: 5 }),
+    observe(this: Database, observer: StatementObserver) {
+      const observed = drizzlePostgres(observePostgres(client, observer), {
+        logger: statementCountingLogger,
+      });
+      return { ...this, db: observed as unknown as Db };
+    },
   };
 }
 

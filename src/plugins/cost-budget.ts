@@ -96,11 +96,16 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
   const planOf = (tenantId: string): Promise<Plan> => {
     const cached = plans.get(tenantId);
     if (cached && cached.expiresAt > now()) return cached.plan;
-    const plan = options.database.db
-      .select({ plan: tenants.plan })
-      .from(tenants)
-      .where(eq(tenants.id, tenantId))
-      .limit(1)
+    // Through the circuit breaker: an unreachable database is 503 SERVICE_UNAVAILABLE here
+    // too, at once while the circuit is open; the request could not run without it anyway.
+    const plan = options.database.circuit
+      .run(() =>
+        options.database.db
+          .select({ plan: tenants.plan })
+          .from(tenants)
+          .where(eq(tenants.id, tenantId))
+          .limit(1),
+      )
       // A token for a tenant that no longer exists gets the smallest plan's bucket.
       .then((rows) => rows[0]?.plan ?? 'free');
     plans.set(tenantId, { plan, expiresAt: now() + planTtl });
@@ -304,12 +309,18 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
       const missing = results.some((one) => isSingleResult(one) && !one.extensions?.cost);
       if (!missing) return;
       let reading = readings.get(request);
+      // Refused because the database is unreachable: do not go back to it for the report.
+      if (!reading && results.some(isServiceUnavailable)) return;
       if (!reading) {
+        // The plan comes from the database. When it cannot be read (unreachable: the
+        // request's own 503 says so), the response goes without a cost report rather than
+        // failing a second time here.
         const subject = await subjectOf(
           request,
           serverContext as NodeServerContext,
           await identify(request),
-        );
+        ).catch(() => undefined);
+        if (!subject) return;
         reading = await readNow(subject);
         readings.set(request, reading);
       }
@@ -374,6 +385,13 @@ function snapshot(spec: BucketSpec, available: number, at: number) {
     restoreRate: spec.restoreRate,
     resetAt: new Date(at + millisecondsUntilFull(available, spec)),
   };
+}
+
+function isServiceUnavailable(result: unknown): boolean {
+  return (
+    isSingleResult(result) &&
+    (result.errors ?? []).some((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)
+  );
 }
 
 function isSingleResult(result: unknown): result is ExecutionResult {

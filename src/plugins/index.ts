@@ -10,6 +10,12 @@ import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { BudgetStore } from '../cost/stores/store.ts';
 import type { Database } from '../db/client.ts';
+import { useJsonBodies } from '../http/content-types.ts';
+import { useVaryOnOrigin } from '../http/cors.ts';
+import { useCsrfPrevention } from '../http/csrf-prevention.ts';
+import { useSecurityHeaders } from '../http/security-headers.ts';
+import { createMetrics, type Metrics } from '../metrics/metrics.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import type { PersistedOperationRegistry } from '../persisted-operations/registry.ts';
 import { useAuthentication } from './authentication.ts';
 import { useConditionalGet } from './conditional-get.ts';
@@ -18,10 +24,13 @@ import { useCostBudget } from './cost-budget.ts';
 import { useExecutionTimeout } from './execution-timeout.ts';
 import { useFieldRateLimits } from './field-rate-limits.ts';
 import { useIntrospection } from './introspection.ts';
+import { useMetrics } from './metrics.ts';
 import { useOperationLimits } from './operation-limits.ts';
-import { usePersistedOperations } from './persisted-operations.ts';
+import { persistedOperationIdOf, usePersistedOperations } from './persisted-operations.ts';
 import { useRequestId } from './request-id.ts';
+import { useRequestLog } from './request-log.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
+import { useTransactionMetrics } from './transaction-metrics.ts';
 
 export interface PipelineDeps {
   config: Config;
@@ -40,13 +49,44 @@ export interface PipelineDeps {
    * set from configuration, so no deployment can run without them.
    */
   protections?: boolean;
+  /**
+   * Where Prometheus metrics are recorded when `config.metrics` is set. main.ts creates them,
+   * so that the METRICS_PORT listener and the circuit breaker share them; default: new ones.
+   */
+  metrics?: Metrics;
+  /** The GraphiQL page's Content-Security-Policy (http/graphiql-csp.ts); unset: no GraphiQL. */
+  graphiqlPolicy?: string;
+  /** OpenTelemetry spans (observability/tracing.ts); unset, as when not configured: none. */
+  tracing?: Tracing;
 }
 
 export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
   const protections = deps.protections === false ? [] : costControls(deps);
+  const metricsConfig = deps.config.metrics;
+  const metrics = metricsConfig
+    ? (deps.metrics ?? createMetrics({ poolMax: poolMaxOf(deps.config) }))
+    : undefined;
   return [
+    // Traces, when configured: outermost, so the request's span covers everything below.
+    ...(deps.tracing ? [deps.tracing.plugin as Plugin<RequestContext>] : []),
     // Before GraphQL: every response and error carries the request id.
     useRequestId() as Plugin<RequestContext>,
+    // One log line per request (early, so its duration covers what follows), and the
+    // Prometheus metrics; /metrics itself on this port only behind METRICS_TOKEN.
+    useRequestLog({ logger: deps.logger, persistedIdOf: persistedOperationIdOf }),
+    ...(metrics && metricsConfig
+      ? [useMetrics({ metrics, token: metricsConfig.listen ? undefined : metricsConfig.token })]
+      : []),
+    // The HTTP edge (src/http/), before the body is read: security headers on every response;
+    // POST bodies must be JSON (415); a GET must carry a header that forces a CORS preflight
+    // (403). CORS and the body limit (413) are Yoga options (app.ts).
+    useSecurityHeaders({
+      hsts: deps.config.http.servedOverTls,
+      graphiqlPolicy: deps.graphiqlPolicy,
+    }) as Plugin<RequestContext>,
+    ...(deps.config.http.cors ? [useVaryOnOrigin() as Plugin<RequestContext>] : []),
+    useJsonBodies() as Plugin<RequestContext>,
+    useCsrfPrevention() as Plugin<RequestContext>,
     // 1. documentId / APQ hash / doc_id → the registered document (parsed and validated
     //    once), or PERSISTED_QUERY_NOT_FOUND; in `require` mode, text is PERSISTED_QUERY_ONLY.
     usePersistedOperations({
@@ -66,7 +106,14 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
       database: deps.database,
       exposeStatementCount: !deps.config.isProduction,
     }),
+    // Wraps the tenant transaction, so it must come right after it: transactions in flight.
+    ...(metrics ? [useTransactionMetrics({ metrics })] : []),
   ];
+}
+
+/** The most connections the database can give: DB_POOL_MAX, or PGlite's single one. */
+export function poolMaxOf(config: Config): number {
+  return config.database.kind === 'postgres' ? config.database.poolMax : 1;
 }
 
 function costControls(deps: PipelineDeps): Plugin<RequestContext>[] {

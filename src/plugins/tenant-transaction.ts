@@ -13,6 +13,7 @@ import { sql } from 'drizzle-orm';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
+import { isConnectionFailure } from '../db/circuit-breaker.ts';
 import { APP_ROLE, type Database, type Db } from '../db/client.ts';
 import { countStatements, type StatementCount } from '../db/statement-counter.ts';
 import {
@@ -45,7 +46,22 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
         const counter = counts.get(context.request) ?? { count: 0 };
         counts.set(context.request, counter);
         let executed: Awaited<ReturnType<typeof executeFn>> | undefined;
-        return countStatements(counter, async () => {
+        // Through the circuit breaker: while PostgreSQL is unreachable this fails at once
+        // with 503 SERVICE_UNAVAILABLE and a Retry-After instead of waiting for a connection.
+        return countStatements(counter, () =>
+          options.database.circuit.run(async () => {
+            const result = await transaction();
+            // A connection lost in the middle of a query fails the fields that were reading
+            // (their errors are in the result), not the transaction: the answer is partial,
+            // and the outage is the breaker's to count and to report as a 503.
+            const lost =
+              result && 'errors' in result ? result.errors?.find(isConnectionFailure) : undefined;
+            if (lost) throw lost;
+            return result;
+          }),
+        );
+
+        async function transaction() {
           try {
             return await options.database.db.transaction(async (tx) => {
               // One round trip sets up the whole transaction: the tenant, the role RLS
@@ -72,7 +88,7 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
             if (readOnly && executed !== undefined) return executed;
             throw error;
           }
-        });
+        }
       });
     },
     onResponse({ request, response }) {

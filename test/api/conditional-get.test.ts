@@ -87,7 +87,10 @@ function productInput(name: string, stock = 1) {
   };
 }
 
-/** `GET /graphql?query=…&variables=…` as a demo user, the way a browser's fetch sends it. */
+/**
+ * `GET /graphql?query=…&variables=…` as a demo user, the way a browser's fetch sends it (with
+ * the header that forces a CORS preflight, which GETs need: src/http/csrf-prevention.ts).
+ */
 async function get(query: string, variables?: Record<string, unknown>, options: GetOptions = {}) {
   const search = new URLSearchParams({ query });
   if (variables) search.set('variables', JSON.stringify(variables));
@@ -96,6 +99,7 @@ async function get(query: string, variables?: Record<string, unknown>, options: 
     headers: {
       authorization: `Bearer ${tokens.get(options.as ?? 'acme/alice')}`,
       accept: 'application/graphql-response+json',
+      'graphql-require-preflight': '1',
       ...options.headers,
     },
   });

@@ -125,7 +125,7 @@ export async function startTestApp(
   options: {
     env?: Record<string, string>;
     /** Extra app dependencies, e.g. a Redis client or a budget store to share between apps. */
-    deps?: Partial<Pick<AppDeps, 'redis' | 'budgetStore' | 'logger'>>;
+    deps?: Partial<Pick<AppDeps, 'redis' | 'budgetStore' | 'logger' | 'metrics' | 'tracing'>>;
   } = {},
 ): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-test-'));
@@ -171,7 +171,10 @@ export async function startTestApp(
   ): Promise<GraphQLResponse<Data>> {
     const method = requestOptions.method ?? 'POST';
     const headers: Record<string, string> = {
-      ...(method === 'POST' && { 'content-type': 'application/json' }),
+      // A GET needs a header that forces a CORS preflight (CSRF prevention, src/http/).
+      ...(method === 'POST'
+        ? { 'content-type': 'application/json' }
+        : { 'graphql-require-preflight': '1' }),
       accept: 'application/graphql-response+json, application/json',
       ...requestOptions.headers,
     };

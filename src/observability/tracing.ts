@@ -1,0 +1,72 @@
+/**
+ * OpenTelemetry traces, only when OTEL_EXPORTER_OTLP_ENDPOINT (or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: spans for each GraphQL request's parse, validate
+ * and execute phases and for each SQL statement (plugins/tracing.ts), sent over OTLP/HTTP.
+ *
+ * Without it there is nothing, at no cost: this module imports OpenTelemetry's types only, and
+ * loads its code, and the plugin that uses it, with `import()` behind the configuration check.
+ * So an untraced server never even loads an OpenTelemetry module, adds no plugin and sends its
+ * SQL without a wrapper (test/observability/tracing.test.ts proves all three).
+ */
+import type { TracerProvider } from '@opentelemetry/api';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config.ts';
+import type { StatementObserver } from '../db/statement-observer.ts';
+
+export interface Tracing {
+  /** Makes the request, parse, validate and execute spans; first in the pipeline. */
+  readonly plugin: Plugin;
+  /** Makes a span of each SQL statement a traced request sends (`Database.observe`). */
+  readonly observeStatement: StatementObserver;
+  /** Sends the spans still buffered and stops; the last thing before the process exits. */
+  shutdown(): Promise<void>;
+}
+
+/** The name the spans' instrumentation scope carries. */
+const TRACER_NAME = 'orders-api';
+
+/**
+ * Tracing as configured: spans batched and POSTed to the collector as OTLP/HTTP JSON.
+ * `undefined`, having loaded nothing, when tracing is not configured.
+ */
+export async function startTracing(config: Config['tracing']): Promise<Tracing | undefined> {
+  if (!config) return undefined;
+  const [{ BatchSpanProcessor, TracerProvider }, { OTLPTraceExporter }, resources, conventions] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/semantic-conventions'),
+    ]);
+  const tracerProvider = new TracerProvider({
+    resource: resources
+      .defaultResource()
+      .merge(
+        resources.resourceFromAttributes({ [conventions.ATTR_SERVICE_NAME]: config.serviceName }),
+      ),
+    // The exporter also honours OpenTelemetry's own OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT,
+    // _COMPRESSION and certificate variables; the URL given here wins over its endpoint ones.
+    spanProcessors: [
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config.url }) }),
+    ],
+  });
+  return createTracing(tracerProvider);
+}
+
+/**
+ * Tracing into any tracer provider: a test's in-memory exporter, or an SDK set up elsewhere.
+ * `shutdown` shuts the provider down when it can be.
+ */
+export async function createTracing(
+  tracerProvider: TracerProvider & { shutdown?(): Promise<void> },
+): Promise<Tracing> {
+  const { traceStatements, useTracing } = await import('../plugins/tracing.ts');
+  const tracer = tracerProvider.getTracer(TRACER_NAME);
+  return {
+    plugin: useTracing({ tracer }),
+    observeStatement: traceStatements(tracer),
+    shutdown: async () => {
+      await tracerProvider.shutdown?.();
+    },
+  };
+}
