@@ -19,6 +19,13 @@ import { schema } from './schema/index.ts';
 export interface AppDeps extends PipelineDeps {
   /** Pre-fills GraphiQL's Authorization header in development (a demo user's token). */
   graphiqlAuthorization?: string;
+  /**
+   * `false` loads every relation one key per SQL statement instead of one statement per level
+   * (loaders/batching.ts): the naive reference, the N+1 pattern of a server without DataLoader,
+   * that benchmarks compare against. Results are the same. Default true. Never set from
+   * configuration, like `protections`. (Not `BATCHING`: several operations per HTTP request.)
+   */
+  batching?: boolean;
 }
 
 export function createApp(deps: AppDeps) {
@@ -44,7 +51,12 @@ export function createApp(deps: AppDeps) {
     // Several operations in one HTTP request (a JSON array) only when configured.
     batching: config.limits.batching ? { limit: config.limits.batching.maxOperations } : false,
     logging: yogaLogger(logger),
-    context: ({ request }) => ({ config, requestId: requestIdOf(request), viewer: null }),
+    context: ({ request }) => ({
+      config,
+      requestId: requestIdOf(request),
+      viewer: null,
+      batching: deps.batching !== false,
+    }),
     maskedErrors: {
       maskError: createErrorMask((cause, path) =>
         logger.error({ err: cause, path }, 'unexpected error'),

@@ -15,6 +15,11 @@ export interface AppContext {
   readonly requestId: string;
   /** Null for anonymous callers, who see no tenant data. Set by `useAuthentication`. */
   viewer: Viewer | null;
+  /**
+   * False only in the naive reference that benchmarks build (`createApp({ batching: false })`):
+   * relations are then loaded one key per SQL statement (loaders/batching.ts). Unset: batched.
+   */
+  readonly batching?: boolean;
 }
 
 export type RequestContext = YogaInitialContext & AppContext;

@@ -8,6 +8,7 @@
  * request's transaction is the second wall. Results come back in the order of the keys,
  * with null (or an empty list) where nothing matched, as DataLoader requires.
  */
+export * from './batching.ts';
 export * from './by-id.ts';
 export * from './order-pages.ts';
 export * from './product-pages.ts';

@@ -7,6 +7,7 @@ import { badUserInput } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { isIdOf } from '../ids.ts';
 import {
+  batched,
   loadItemsOfOrders,
   loadOrderItems,
   loadOrderPagesByCustomer,
@@ -58,10 +59,11 @@ export const Order = builder.loadableNodeRef<OrderRow>('Order', {
   id: { resolve: (order) => order.id },
   // Fix: an order the viewer may not read is "not found" (null), like another tenant's;
   // the FORBIDDEN error of the type's authScopes confirmed that the id exists.
-  load: async (ids: string[], ctx) =>
+  load: batched(async (ids: string[], ctx) =>
     (await loadOrders(ctx.tx, tenantIdOf(ctx), ids)).filter((order) =>
       mayReadOrderOf(ctx, order.customerId),
     ),
+  ),
   toKey: (order) => order.id,
   sort: true,
 });
@@ -73,10 +75,11 @@ export const OrderItem = builder.loadableNodeRef<OrderItemShape>('OrderItem', {
   id: { resolve: (item) => item.id },
   // Fix: by id (node/nodes), an item is visible exactly when its order is; a viewer could
   // read the lines of other customers' orders through `node(id: "item_…")`.
-  load: async (ids: string[], ctx) =>
+  load: batched(async (ids: string[], ctx) =>
     (await loadOrderItems(ctx.tx, tenantIdOf(ctx), ids)).filter((item) =>
       mayReadOrderOf(ctx, item.orderCustomerId),
     ),
+  ),
   toKey: (item) => item.id,
   sort: true,
 });
@@ -96,7 +99,9 @@ Order.implement({
       type: OrderItem,
       description: `The ordered products and quantities (${ORDER_LIMITS.minItems}–${ORDER_LIMITS.maxItems} lines).`,
       directives: assumedListSize(ORDER_ITEMS_ASSUMED_SIZE),
-      load: (orderIds: string[], ctx) => loadItemsOfOrders(ctx.tx, tenantIdOf(ctx), orderIds),
+      load: batched((orderIds: string[], ctx) =>
+        loadItemsOfOrders(ctx.tx, tenantIdOf(ctx), orderIds),
+      ),
       group: (item) => (item as OrderItemShape).orderId,
       resolve: (order) => order.id,
     }),

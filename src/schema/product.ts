@@ -4,6 +4,7 @@ import { badUserInput } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { isIdOf, parseId } from '../ids.ts';
 import {
+  batched,
   loadProducts,
   loadProductsPage,
   PRODUCT_SORT_KEYS,
@@ -27,7 +28,7 @@ import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
 export const Product = builder.loadableNodeRef<ProductRow>('Product', {
   id: { resolve: (product) => product.id },
-  load: (ids: string[], ctx) => loadProducts(ctx.tx, tenantIdOf(ctx), ids),
+  load: batched((ids: string[], ctx) => loadProducts(ctx.tx, tenantIdOf(ctx), ids)),
   toKey: (product) => product.id,
   sort: true,
 });

@@ -1,13 +1,13 @@
 import { auth } from '../auth/rules.ts';
 import type { TenantRow } from '../db/schema.ts';
-import { loadTenants } from '../loaders/index.ts';
+import { batched, loadTenants } from '../loaders/index.ts';
 import { builder } from './builder.ts';
 import { PlanEnum } from './common.ts';
 import { tenantIdOf } from './viewer-access.ts';
 
 export const Tenant = builder.loadableNodeRef<TenantRow>('Tenant', {
   id: { resolve: (tenant) => tenant.id },
-  load: (ids: string[], ctx) => loadTenants(ctx.tx, tenantIdOf(ctx), ids),
+  load: batched((ids: string[], ctx) => loadTenants(ctx.tx, tenantIdOf(ctx), ids)),
   toKey: (tenant) => tenant.id,
   sort: true,
 });

@@ -1,6 +1,12 @@
 import { auth } from '../auth/rules.ts';
 import { type UserRow, users } from '../db/schema.ts';
-import { loadUsers, loadUsersPage, USER_SORT_KEYS, userListConditions } from '../loaders/index.ts';
+import {
+  batched,
+  loadUsers,
+  loadUsersPage,
+  USER_SORT_KEYS,
+  userListConditions,
+} from '../loaders/index.ts';
 import { builder } from './builder.ts';
 import { OrderDirectionEnum, RoleEnum } from './common.ts';
 import { connectionListSize } from './cost-directives.ts';
@@ -16,7 +22,7 @@ import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
 export const User = builder.loadableNodeRef<UserRow>('User', {
   id: { resolve: (user) => user.id },
-  load: (ids: string[], ctx) => loadUsers(ctx.tx, tenantIdOf(ctx), ids),
+  load: batched((ids: string[], ctx) => loadUsers(ctx.tx, tenantIdOf(ctx), ids)),
   toKey: (user) => user.id,
   sort: true,
 });
@@ -51,7 +57,9 @@ User.implement({
       // of them are loaded by one statement (see loadOrderPagesByCustomer).
       byPath: true,
       args: orderListArgs(t.arg),
-      load: (userIds: string[], ctx, args) => loadOrderConnectionsOfUsers(ctx, userIds, args),
+      load: batched((userIds: string[], ctx, args) =>
+        loadOrderConnectionsOfUsers(ctx, userIds, args),
+      ),
       resolve: (user) => user.id,
     }),
   }),

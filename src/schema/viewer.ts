@@ -1,4 +1,5 @@
 import type { Viewer as ViewerShape } from '../auth/viewer.ts';
+import { batched } from '../loaders/index.ts';
 import { builder } from './builder.ts';
 import { connectionListSize } from './cost-directives.ts';
 import { loadOrderConnectionsOfUsers, OrderConnection, orderListArgs } from './order.ts';
@@ -30,7 +31,9 @@ const Viewer = builder.objectRef<ViewerShape>('Viewer').implement({
       byPath: true,
       directives: connectionListSize,
       args: orderListArgs(t.arg),
-      load: (userIds: string[], ctx, args) => loadOrderConnectionsOfUsers(ctx, userIds, args),
+      load: batched((userIds: string[], ctx, args) =>
+        loadOrderConnectionsOfUsers(ctx, userIds, args),
+      ),
       resolve: (viewer) => viewer.userId,
     }),
   }),

@@ -160,16 +160,23 @@ describe('a successful query over GET', () => {
   });
 
   it('appends to a Vary header that an earlier layer set (CORS: Origin)', async () => {
-    const response = await get(WHO_AM_I, undefined, {
-      headers: { origin: 'https://app.example' },
-    });
-    expect(response.status).toBe(200);
-    const vary = response.headers
-      .get('vary')
-      ?.split(',')
-      .map((name) => name.trim());
-    expect(vary).toEqual(expect.arrayContaining(['Origin', 'Authorization', 'Accept']));
-    expect(vary).toHaveLength(3);
+    // An app with CORS for one origin, whose layer sets `Vary: Origin` before this plugin.
+    const withCors = await startTestApp({ env: { CORS_ORIGINS: 'https://app.example' } });
+    try {
+      const response = await withCors.send(
+        { query: WHO_AM_I },
+        { as: 'acme/alice', method: 'GET', headers: { origin: 'https://app.example' } },
+      );
+      expect(response.status).toBe(200);
+      const vary = response.headers
+        .get('vary')
+        ?.split(',')
+        .map((name) => name.trim());
+      expect(vary).toEqual(expect.arrayContaining(['Origin', 'Authorization', 'Accept']));
+      expect(vary).toHaveLength(3);
+    } finally {
+      await withCors.close();
+    }
   });
 });
 

@@ -266,14 +266,14 @@ describe('malformed requests', () => {
     ).toEqual([['POST body sent invalid JSON.', 'BAD_REQUEST']]);
   });
 
-  it('answer a JSON body without a query with HTTP 400', async () => {
+  it('answer a JSON body without a query or a persisted operation id with HTTP 400', async () => {
     const response = await postRaw('{}');
     expect(response.status).toBe(400);
     expect(response.body).toEqual({
       errors: [
         {
-          message: 'Must provide query string.',
-          extensions: { code: 'BAD_REQUEST', requestId: response.headers.get('x-request-id') },
+          message: 'Send the document as `query`, or a persisted operation id as `documentId`.',
+          extensions: { code: 'BAD_USER_INPUT', requestId: response.headers.get('x-request-id') },
         },
       ],
     });

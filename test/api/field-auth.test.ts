@@ -564,8 +564,8 @@ describe('the @auth directives of the schema', () => {
 
   it('are exactly the runtime checks: each was built from the same declaration', () => {
     const rules = guarded();
-    // 4 types, 8 query and object fields, 5 mutations.
-    expect(rules.length).toBe(17);
+    // 4 types, 8 query and object fields, 6 mutations (registerPersistedOperation included).
+    expect(rules.length).toBe(18);
     for (const rule of rules) {
       expect({ name: rule.name, args: authDirectiveArgsOf(rule.check) }).toEqual({
         name: rule.name,
@@ -587,6 +587,10 @@ describe('the @auth directives of the schema', () => {
       'Mutation.createOrder': { requires: ['write:orders'] },
       'Mutation.confirmOrder': { requires: ['write:orders'] },
       'Mutation.cancelOrder': { requires: ['write:orders'] },
+      'Mutation.registerPersistedOperation': {
+        requires: ['admin:persisted-operations'],
+        roles: ['admin'],
+      },
     });
   });
 

@@ -74,6 +74,9 @@ describe('in production', () => {
         JWT_AUDIENCE: AUDIENCE,
         // Production requires it; the test app opens its own test database regardless.
         DATABASE_URL: 'postgres://unused@localhost:5432/unused',
+        // Production runs only persisted operations by default, which would refuse these full
+        // documents before introspection is looked at; this file is about introspection.
+        PERSISTED_OPERATIONS: 'allow',
       },
     });
   });

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { parseExports, Teardown } from '../../src/bench/processes.ts';
+
+describe('parseExports', () => {
+  it('reads the export lines of a throwaway script, quoting undone', () => {
+    expect(
+      parseExports(
+        [
+          'export DATABASE_URL=postgres://postgres@127.0.0.1:5432/orders_test',
+          "export PG_THROWAWAY_DIR='/tmp/pg throwaway'",
+          'export NGINX_THROWAWAY_DIR=/tmp/a\\ b',
+          'pg-throwaway: ready',
+          '',
+        ].join('\n'),
+      ),
+    ).toEqual({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orders_test',
+      PG_THROWAWAY_DIR: '/tmp/pg throwaway',
+      NGINX_THROWAWAY_DIR: '/tmp/a b',
+    });
+  });
+
+  it('ignores everything that is not an export', () => {
+    expect(parseExports('DATABASE_URL=x\nexport 1BAD=y\necho export A=b')).toEqual({});
+  });
+});
+
+describe('Teardown', () => {
+  it('stops everything newest first, once, even when a step fails', async () => {
+    const stopped: string[] = [];
+    const teardown = new Teardown();
+    teardown.add('database', () => {
+      stopped.push('database');
+    });
+    teardown.add('broken', () => {
+      throw new Error('already gone');
+    });
+    teardown.add('server', async () => {
+      stopped.push('server');
+    });
+    const stderr = process.stderr.write;
+    process.stderr.write = () => true;
+    try {
+      await teardown.run();
+      await teardown.run();
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(stopped).toEqual(['server', 'database']);
+  });
+});

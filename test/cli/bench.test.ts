@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { emptySamples, summarise } from '../../src/bench/summary.ts';
+import {
+  type BenchReport,
+  BenchUsageError,
+  formatReport,
+  parseBenchArgs,
+  SCENARIO_GROUPS,
+} from '../../src/cli/bench.ts';
+
+describe('parseBenchArgs', () => {
+  it('runs every scenario for 30 s, (a) in 3 rounds of 10 s, by default', () => {
+    expect(parseBenchArgs([])).toEqual({
+      quick: false,
+      out: null,
+      groups: new Set(SCENARIO_GROUPS),
+      reset: false,
+      connections: 10,
+      seconds: 30,
+      warmupSeconds: 5,
+      rounds: 3,
+      roundSeconds: 10,
+    });
+  });
+
+  it('--quick shortens every run: 5 s scenarios, 2 rounds of 5 s', () => {
+    expect(parseBenchArgs(['--quick', '--out', '/tmp/bench.json'])).toEqual({
+      quick: true,
+      out: '/tmp/bench.json',
+      groups: new Set(SCENARIO_GROUPS),
+      reset: false,
+      connections: 10,
+      seconds: 5,
+      warmupSeconds: 2,
+      rounds: 2,
+      roundSeconds: 5,
+    });
+  });
+
+  it('--only runs the groups named, and (a) for those compared with it', () => {
+    expect(parseBenchArgs(['--only', 'search, create'])?.groups).toEqual(
+      new Set(['search', 'create']),
+    );
+    expect(parseBenchArgs(['--only', 'protections-off'])?.groups).toEqual(
+      new Set(['protections-off', 'orders']),
+    );
+    expect(parseBenchArgs(['--only', 'scale-out'])?.groups).toEqual(new Set(['scale-out']));
+  });
+
+  it('takes --seconds, --connections and --reset', () => {
+    expect(parseBenchArgs(['--seconds', '12', '--connections', '4', '--reset'])).toMatchObject({
+      seconds: 12,
+      connections: 4,
+      reset: true,
+      roundSeconds: 5,
+    });
+  });
+
+  it('returns null for --help', () => {
+    expect(parseBenchArgs(['--help'])).toBeNull();
+  });
+
+  it.each([
+    [['--only', 'nope'], '--only: unknown group "nope"'],
+    [['--only', ','], '--only needs at least one group.'],
+    [['--seconds', '0'], '--seconds must be an integer from 1 to 3600, got "0".'],
+    [['--connections', '2.5'], '--connections must be an integer from 1 to 3600, got "2.5".'],
+    [['--out', ' '], '--out needs a file name.'],
+    [['--fast'], "Unknown option '--fast'"],
+    [['extra'], "Unexpected argument 'extra'"],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseBenchArgs(argv)).toThrow(BenchUsageError);
+    expect(() => parseBenchArgs(argv)).toThrow(message);
+  });
+});
+
+describe('formatReport', () => {
+  const summary = {
+    ...summarise(
+      {
+        ...emptySamples(),
+        latenciesMs: [10, 20],
+        statuses: { '200': 2 },
+        sqlStatements: [5, 5],
+        seconds: 1,
+      },
+      300 * 1024,
+    ),
+  };
+  const report: BenchReport = {
+    generatedAt: '2026-01-01T00:00:00.000Z',
+    mode: 'quick',
+    settings: {
+      connections: 10,
+      secondsPerScenario: 5,
+      warmupSeconds: 2,
+      roundsOfOrders: 2,
+      secondsPerRound: 5,
+      serverEnvironment: {},
+    },
+    machine: {
+      cpus: 2,
+      cpuModel: 'Test CPU',
+      memoryGb: 4,
+      os: 'Linux',
+      node: 'v20.0.0',
+      postgres: '15.0',
+      redis: null,
+      nginx: null,
+      loadAverageAtStart: 0.1,
+    },
+    protectionsOnVsOff: 0.97,
+    scenarios: {
+      orderList: { title: '(a) OrderList', server: 'ours', load: '', summary },
+    },
+    ratios: { protectionsOnVsOff: 0.97, throughputVsNaive: null },
+    scaleOut: null,
+    targets: [
+      { name: 'protectionsOnVsOff', target: '≥ 0.95', value: 0.97, met: true },
+      { name: 'adversarialP99VsQuiet', target: '≤ 2', value: 2.5, met: false },
+      { name: 'sqlStatementsIndependentOfPageSize', target: 'spread 0', value: null, met: null },
+    ],
+    notes: ['the machine was busy'],
+  };
+
+  it('prints the machine, one row per scenario, the ratios and the targets', () => {
+    expect(formatReport(report)).toBe(
+      [
+        'Orders API benchmark (quick), 2026-01-01T00:00:00.000Z',
+        '2 × Test CPU, 4 GB, Linux, Node v20.0.0, PostgreSQL 15.0, load average 0.1 at start',
+        '',
+        'scenario       server  req/s  p50 ms  p99 ms  SQL/req  non-2xx  RSS MB  statuses',
+        '-------------  ------  -----  ------  ------  -------  -------  ------  --------',
+        '(a) OrderList  ours        2      10      20        5        0     300  200×2',
+        '',
+        'Ratios (ours ÷ reference):',
+        '  protectionsOnVsOff: 0.97',
+        '  throughputVsNaive: –',
+        '',
+        'Targets:',
+        '  met     protectionsOnVsOff ≥ 0.95: 0.97',
+        '  MISSED  adversarialP99VsQuiet ≤ 2: 2.5',
+        '  not measured  sqlStatementsIndependentOfPageSize spread 0: –',
+        'Note: the machine was busy',
+        '',
+      ].join('\n'),
+    );
+  });
+});
