@@ -30,6 +30,7 @@
  */
 import { getDirective } from '@graphql-tools/utils';
 import {
+  BREAK,
   type DocumentNode,
   type ExecutionResult,
   type FieldNode,
@@ -57,6 +58,8 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
   type SelectionSetNode,
+  type ValueNode,
+  visit,
 } from 'graphql';
 import { collectFields } from 'graphql/execution/collectFields.js';
 import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
@@ -106,7 +109,14 @@ export function requestedCostOf(
 ): OperationCost {
   const operation = operationOf(document, options.operationName);
   const variables = coerceVariables(schema, operation, options.variables);
-  const model = new StaticModel(schema, document, variables, options.defaultPageSize ?? 0);
+  const defaultPageSize = options.defaultPageSize ?? 0;
+  // The cost depends only on the document and the few variable values it reads, so a repeated
+  // operation (a persisted one: every request) is priced once per distinct values.
+  const cache = options.explain ? undefined : requestedCostCache(schema, document, operation);
+  const key = cache?.keyOf(variables, defaultPageSize);
+  const known = key === undefined ? undefined : cache?.costs.get(key);
+  if (known !== undefined) return { cost: known };
+  const model = new StaticModel(schema, document, variables, defaultPageSize);
   model.measureSizedFields(operation);
   const cost = getComplexity({
     schema,
@@ -116,6 +126,7 @@ export function requestedCostOf(
     estimators: [model.estimator],
     maxQueryNodes: MAX_EVALUATED_SELECTIONS,
   });
+  if (cache && key !== undefined) cache.remember(key, cost);
   if (!options.explain) return { cost };
   return { cost, breakdown: mergeLines(model.explain(operation)) };
 }
@@ -134,9 +145,13 @@ export function actualCostOf(
   if (!operation || !rootType || !result.data) return costFrom([], options.explain);
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
   if (coerced.errors) return costFrom([], options.explain);
-  const counter = new ActualCounter(schema, fragmentsOf(document), coerced.coerced);
-  counter.countObject(result.data, rootType, [operation.selectionSet], '');
-  return costFrom(counter.lines, options.explain);
+  const counter = new ActualCounter(schema, fragmentsOf(document), coerced.coerced, {
+    explain: options.explain ?? false,
+  });
+  counter.countObject(result.data, rootType, rootSelectionOf(schema, document, operation), '');
+  return options.explain
+    ? { cost: counter.total, breakdown: mergeLines(counter.lines) }
+    : { cost: counter.total };
 }
 
 /** The operation to run: the named one, or the only one; a GraphQLError otherwise. */
@@ -161,6 +176,124 @@ function coerceVariables(
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], inputs ?? {});
   if (coerced.errors) throw coerced.errors[0];
   return coerced.coerced;
+}
+
+/** Distinct variable values priced per operation before the oldest prices are dropped. */
+const MAX_PRICES_PER_OPERATION = 100;
+
+interface RequestedCostCache {
+  /** Price by key (keyOf). */
+  readonly costs: Map<string, number>;
+  /**
+   * What the price of these (coerced) variables is filed under, or undefined when they cannot
+   * be keyed (a value JSON cannot spell): those are priced every time.
+   */
+  keyOf(variables: Record<string, unknown>, defaultPageSize: number): string | undefined;
+  remember(key: string, cost: number): void;
+}
+
+const requestedCostCaches = new WeakMap<
+  GraphQLSchema,
+  WeakMap<OperationDefinitionNode, RequestedCostCache>
+>();
+
+/**
+ * The prices of one operation. Variables reach the static cost in two ways only: as list sizes
+ * (the value of a slicing argument: `first`, `last`, `ids`) and through @skip/@include; so the
+ * key holds those variables' values (any variable inside any slicing argument or directive of
+ * the document, whatever the field). Every other variable (a cursor, a filter) changes nothing
+ * but whether pricing fails on a null where a non-null is required, so the key holds only
+ * whether it is missing, null or given. Prices that fail are never kept.
+ */
+function requestedCostCache(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): RequestedCostCache {
+  let bySchema = requestedCostCaches.get(schema);
+  if (!bySchema) {
+    bySchema = new WeakMap();
+    requestedCostCaches.set(schema, bySchema);
+  }
+  const known = bySchema.get(operation);
+  if (known) return known;
+  const priced = pricedVariablesOf(schema, document);
+  const names = (operation.variableDefinitions ?? []).map((definition) => ({
+    name: definition.variable.name.value,
+    priced: priced.has(definition.variable.name.value),
+  }));
+  const costs = new Map<string, number>();
+  const cache: RequestedCostCache = {
+    costs,
+    keyOf(variables, defaultPageSize) {
+      let key = String(defaultPageSize);
+      for (const { name, priced } of names) {
+        if (!Object.hasOwn(variables, name)) key += '|m';
+        else if (variables[name] === null) key += '|n';
+        else if (!priced) key += '|g';
+        else {
+          let json: string | undefined;
+          try {
+            json = JSON.stringify(variables[name]);
+          } catch {
+            return undefined;
+          }
+          if (json === undefined) return undefined;
+          key += `|=${json}`;
+        }
+      }
+      return key;
+    },
+    remember(key, cost) {
+      if (costs.size >= MAX_PRICES_PER_OPERATION) costs.clear();
+      costs.set(key, cost);
+    },
+  };
+  bySchema.set(operation, cache);
+  return cache;
+}
+
+/** Variables used inside a slicing argument (of any field) or a directive, in the document. */
+function pricedVariablesOf(schema: GraphQLSchema, document: DocumentNode): Set<string> {
+  const slicing = slicingArgumentNamesOf(schema);
+  const variables = new Set<string>();
+  const collect = (value: ValueNode) =>
+    visit(value, {
+      Variable(node) {
+        variables.add(node.name.value);
+      },
+    });
+  visit(document, {
+    Field(node) {
+      for (const argument of node.arguments ?? []) {
+        if (slicing.has(argument.name.value)) collect(argument.value);
+      }
+    },
+    Directive(node) {
+      for (const argument of node.arguments ?? []) collect(argument.value);
+    },
+  });
+  return variables;
+}
+
+const slicingArgumentNames = new WeakMap<GraphQLSchema, ReadonlySet<string>>();
+
+/** Every argument name that some field's @listSize slices by. */
+function slicingArgumentNamesOf(schema: GraphQLSchema): ReadonlySet<string> {
+  let names = slicingArgumentNames.get(schema);
+  if (!names) {
+    const found = new Set<string>();
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) && !isInterfaceType(type)) continue;
+      for (const field of Object.values(type.getFields())) {
+        const listSize = getDirective(schema, field, 'listSize')?.[0];
+        for (const name of listSize?.slicingArguments ?? []) found.add(name);
+      }
+    }
+    names = found;
+    slicingArgumentNames.set(schema, names);
+  }
+  return names;
 }
 
 function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
@@ -465,41 +598,171 @@ function costFrom(lines: readonly FieldCostLine[], explain: boolean | undefined)
 // Actual cost.
 
 /**
+ * What a group of selection sets (the nodes that share one response key) selects on each
+ * object type, as execution collects it. Built on first use and shared by every value that
+ * group meets: the twenty orders of a page are collected once, not twenty times.
+ */
+class SelectionGroup {
+  private readonly byType = new Map<GraphQLObjectType, CollectedFields>();
+
+  constructor(readonly selectionSets: readonly SelectionSetNode[]) {}
+
+  fieldsOf(
+    schema: GraphQLSchema,
+    fragments: Record<string, FragmentDefinitionNode>,
+    variables: Record<string, unknown>,
+    type: GraphQLObjectType,
+  ): CollectedFields {
+    let collected = this.byType.get(type);
+    if (!collected) {
+      collected = collectGroup(schema, fragments, variables, type, this.selectionSets);
+      this.byType.set(type, collected);
+    }
+    return collected;
+  }
+}
+
+interface CollectedFields {
+  /** Response key → the field nodes collected under it, in execution's order. */
+  readonly nodes: ReadonlyMap<string, readonly FieldNode[]>;
+  /** The keys that name a field of the type (not `__typename`) and can cost something. */
+  readonly fields: readonly CollectedField[];
+}
+
+interface CollectedField {
+  readonly key: string;
+  readonly coordinate: string;
+  readonly weight: number;
+  readonly valueCost: number;
+  /** For a field of composite type: that type and the group its values are counted with. */
+  readonly below?: { type: GraphQLCompositeType; group: SelectionGroup };
+}
+
+function collectGroup(
+  schema: GraphQLSchema,
+  fragments: Record<string, FragmentDefinitionNode>,
+  variables: Record<string, unknown>,
+  type: GraphQLObjectType,
+  selectionSets: readonly SelectionSetNode[],
+): CollectedFields {
+  const nodes = new Map<string, FieldNode[]>();
+  for (const selectionSet of selectionSets) {
+    for (const [key, collected] of collectFields(
+      schema,
+      fragments,
+      variables,
+      type,
+      selectionSet,
+    )) {
+      nodes.set(key, [...(nodes.get(key) ?? []), ...collected]);
+    }
+  }
+  const fields: CollectedField[] = [];
+  for (const [key, fieldNodes] of nodes) {
+    const first = fieldNodes[0];
+    const field = first && type.getFields()[first.name.value];
+    if (!field) continue;
+    const named = getNamedType(field.type);
+    const { weight, valueCost } = fieldCostOf(schema, field);
+    // A leaf without a weight adds nothing wherever it appears: not even looked at.
+    if (weight <= 0 && !isCompositeType(named)) continue;
+    const below = isCompositeType(named)
+      ? {
+          type: named,
+          group: new SelectionGroup(
+            fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
+          ),
+        }
+      : undefined;
+    fields.push({ key, coordinate: `${type.name}.${field.name}`, weight, valueCost, below });
+  }
+  return { nodes, fields };
+}
+
+/**
+ * The group of an operation's root selection. Without @skip/@include anywhere in the document
+ * nothing collected depends on variables, so the group (with everything it has collected) is
+ * kept per operation and reused by every later result of it; otherwise it is built per result.
+ */
+const rootSelections = new WeakMap<
+  GraphQLSchema,
+  WeakMap<OperationDefinitionNode, SelectionGroup>
+>();
+
+function rootSelectionOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): SelectionGroup {
+  if (usesConditionalDirectives(document)) return new SelectionGroup([operation.selectionSet]);
+  let bySchema = rootSelections.get(schema);
+  if (!bySchema) {
+    bySchema = new WeakMap();
+    rootSelections.set(schema, bySchema);
+  }
+  let group = bySchema.get(operation);
+  if (!group) {
+    group = new SelectionGroup([operation.selectionSet]);
+    bySchema.set(operation, group);
+  }
+  return group;
+}
+
+const conditionalDirectives = new WeakMap<DocumentNode, boolean>();
+
+/** Whether the document uses @skip or @include anywhere (their outcome depends on variables). */
+function usesConditionalDirectives(document: DocumentNode): boolean {
+  let uses = conditionalDirectives.get(document);
+  if (uses === undefined) {
+    uses = false;
+    visit(document, {
+      Directive(node) {
+        if (node.name.value === 'skip' || node.name.value === 'include') {
+          uses = true;
+          return BREAK;
+        }
+        return undefined;
+      },
+    });
+    conditionalDirectives.set(document, uses);
+  }
+  return uses;
+}
+
+/**
  * Walks `data` with the operation's selection, field by field as execution collected them
  * (graphql-js's own collectFields: fragments, type conditions, @skip/@include), so it counts
- * exactly what was returned.
+ * exactly what was returned. Without `explain` it only adds up: no lines, no paths.
  */
 class ActualCounter {
   readonly lines: FieldCostLine[] = [];
+  total = 0;
+  private readonly explain: boolean;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly fragments: Record<string, FragmentDefinitionNode>,
     private readonly variables: Record<string, unknown>,
-  ) {}
+    options: { explain: boolean },
+  ) {
+    this.explain = options.explain;
+  }
 
   countObject(
     value: Record<string, unknown>,
     type: GraphQLCompositeType,
-    selectionSets: readonly SelectionSetNode[],
+    group: SelectionGroup,
     path: string,
   ): void {
-    const runtimeType = this.runtimeTypeOf(value, type, selectionSets);
+    const runtimeType = this.runtimeTypeOf(value, type, group);
     if (!runtimeType) return;
-    for (const [key, nodes] of this.collect(runtimeType, selectionSets)) {
-      if (!(key in value)) continue;
-      const first = nodes[0];
-      const field = first && runtimeType.getFields()[first.name.value];
-      if (!field) continue;
-      const fieldPath = joinPath(path, key);
-      const coordinate = `${runtimeType.name}.${field.name}`;
-      const named = getNamedType(field.type);
-      const { weight, valueCost } = fieldCostOf(this.schema, field);
+    for (const field of this.fieldsOf(runtimeType, group).fields) {
+      if (!(field.key in value)) continue;
+      const fieldPath = this.explain ? joinPath(path, field.key) : '';
       // The weight is paid once the field ran; each object it returned, below.
-      if (weight > 0) this.lines.push({ path: fieldPath, coordinate, cost: weight });
-      if (!isCompositeType(named)) continue;
-      const below = nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
-      this.countValue(value[key], named, below, { path: fieldPath, coordinate, valueCost });
+      if (field.weight > 0) this.charge(fieldPath, field.coordinate, field.weight);
+      if (!field.below) continue;
+      this.countValue(value[field.key], field.below.type, field.below.group, fieldPath, field);
     }
   }
 
@@ -507,32 +770,25 @@ class ActualCounter {
   private countValue(
     value: unknown,
     type: GraphQLCompositeType,
-    selectionSets: readonly SelectionSetNode[],
-    line: Omit<FieldCostLine, 'cost'> & { valueCost: number },
+    group: SelectionGroup,
+    path: string,
+    field: CollectedField,
   ): void {
     if (Array.isArray(value)) {
-      for (const item of value) this.countValue(item, type, selectionSets, line);
+      for (const item of value) this.countValue(item, type, group, path, field);
     } else if (value !== null && typeof value === 'object') {
-      const { path, coordinate, valueCost } = line;
-      if (valueCost > 0) this.lines.push({ path, coordinate, cost: valueCost });
-      this.countObject(value as Record<string, unknown>, type, selectionSets, path);
+      if (field.valueCost > 0) this.charge(path, field.coordinate, field.valueCost);
+      this.countObject(value as Record<string, unknown>, type, group, path);
     }
   }
 
-  private collect(type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]) {
-    const fields = new Map<string, FieldNode[]>();
-    for (const selectionSet of selectionSets) {
-      for (const [key, nodes] of collectFields(
-        this.schema,
-        this.fragments,
-        this.variables,
-        type,
-        selectionSet,
-      )) {
-        fields.set(key, [...(fields.get(key) ?? []), ...nodes]);
-      }
-    }
-    return fields;
+  private charge(path: string, coordinate: string, cost: number): void {
+    this.total += cost;
+    if (this.explain) this.lines.push({ path, coordinate, cost });
+  }
+
+  private fieldsOf(type: GraphQLObjectType, group: SelectionGroup): CollectedFields {
+    return group.fieldsOf(this.schema, this.fragments, this.variables, type);
   }
 
   /**
@@ -543,28 +799,29 @@ class ActualCounter {
   private runtimeTypeOf(
     value: Record<string, unknown>,
     type: GraphQLCompositeType,
-    selectionSets: readonly SelectionSetNode[],
+    group: SelectionGroup,
   ): GraphQLObjectType | undefined {
     if (isObjectType(type)) return type;
     const keys = Object.keys(value);
     const candidates = this.schema.getPossibleTypes(type).filter((candidate) => {
-      const fields = this.collect(candidate, selectionSets);
+      const { nodes } = this.fieldsOf(candidate, group);
       return keys.every((key) => {
-        const nodes = fields.get(key);
-        if (!nodes) return false;
-        const name = nodes[0]?.name.value;
+        const collected = nodes.get(key);
+        if (!collected) return false;
+        const name = collected[0]?.name.value;
         return name !== '__typename' || value[key] === candidate.name;
       });
     });
     let dearest: GraphQLObjectType | undefined;
     let dearestCost = -1;
     for (const candidate of candidates) {
-      const probe = new ActualCounter(this.schema, this.fragments, this.variables);
-      probe.countObject(value, candidate, selectionSets, '');
-      const cost = probe.lines.reduce((sum, line) => sum + line.cost, 0);
-      if (cost > dearestCost) {
+      const probe = new ActualCounter(this.schema, this.fragments, this.variables, {
+        explain: false,
+      });
+      probe.countObject(value, candidate, group, '');
+      if (probe.total > dearestCost) {
         dearest = candidate;
-        dearestCost = cost;
+        dearestCost = probe.total;
       }
     }
     return dearest;

@@ -30,9 +30,17 @@ export interface CostAnalysisOptions {
 /** With `X-Cost-Explain: true`, the cost in `extensions.cost` comes with a per-field breakdown. */
 export const COST_EXPLAIN_HEADER = 'X-Cost-Explain';
 
+/** The answer of wantsCostExplain per request: asked three times, the headers read once. */
+const explainWanted = new WeakMap<Request, boolean>();
+
 /** Whether the caller asked for the per-field breakdown (it costs a second walk, so opt-in). */
 export function wantsCostExplain(request: Request): boolean {
-  return request.headers.get(COST_EXPLAIN_HEADER)?.trim().toLowerCase() === 'true';
+  let wants = explainWanted.get(request);
+  if (wants === undefined) {
+    wants = request.headers.get(COST_EXPLAIN_HEADER)?.trim().toLowerCase() === 'true';
+    explainWanted.set(request, wants);
+  }
+  return wants;
 }
 
 export function useCostAnalysis(options: CostAnalysisOptions): Plugin<RequestContext> {

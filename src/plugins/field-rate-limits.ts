@@ -18,7 +18,15 @@
  */
 import { useRateLimiter } from '@envelop/rate-limiter';
 import { getDirectiveExtensions } from '@graphql-tools/utils';
-import { GraphQLError, type GraphQLSchema, isObjectType } from 'graphql';
+import {
+  BREAK,
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLSchema,
+  isInterfaceType,
+  isObjectType,
+  visit,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import ms from 'ms';
@@ -55,6 +63,7 @@ export function useFieldRateLimits(options: FieldRateLimitsOptions): Plugin<Requ
   const clientAddress = createClientAddressResolver(options.trustedProxies);
   // Filled from the schema's directives before the first request (onSchemaChange).
   let limits = new Map<string, FieldLimit>();
+  let limitedNames: ReadonlySet<string> = new Set();
   const limitOf = (fieldName: string) => limits.get(fieldName);
   const store: FieldRateLimitStore = options.redis
     ? new RedisFieldRateLimitStore({
@@ -77,23 +86,27 @@ export function useFieldRateLimits(options: FieldRateLimitsOptions): Plugin<Requ
   return {
     onSchemaChange({ schema }) {
       limits = fieldLimitsOf(schema);
+      limitedNames = rateLimitedFieldNames(schema);
     },
     onPluginInit({ addPlugin }) {
       // Added right after this plugin, so our onExecuteDone sees the result it stops with.
       addPlugin(
-        useRateLimiter({
-          identifyFn: (context) => callerOf(context as RequestContext & NodeServerContext),
-          store,
-          formatError: ({ fieldName, max, window }) =>
-            `Too many calls of ${fieldName}: at most ${max} per ${ms(window, { long: true })}.`,
-          onRateLimitError: ({ context, field, identifier }) => {
-            const limit = limitOf(field.name);
-            if (!limit || typeof context !== 'object' || context === null) return;
-            // `identifier` is our identifyFn's answer, which is also the store key's caller.
-            const identity = { contextIdentity: identifier, fieldIdentity: field.name };
-            refusals.set(context, [...(refusals.get(context) ?? []), { identity, limit }]);
-          },
-        }) as Plugin<RequestContext>,
+        onlyWhereLimited(
+          () => limitedNames,
+          useRateLimiter({
+            identifyFn: (context) => callerOf(context as RequestContext & NodeServerContext),
+            store,
+            formatError: ({ fieldName, max, window }) =>
+              `Too many calls of ${fieldName}: at most ${max} per ${ms(window, { long: true })}.`,
+            onRateLimitError: ({ context, field, identifier }) => {
+              const limit = limitOf(field.name);
+              if (!limit || typeof context !== 'object' || context === null) return;
+              // `identifier` is our identifyFn's answer, which is also the store key's caller.
+              const identity = { contextIdentity: identifier, fieldIdentity: field.name };
+              refusals.set(context, [...(refusals.get(context) ?? []), { identity, limit }]);
+            },
+          }) as Plugin<RequestContext>,
+        ),
       );
     },
     onExecute() {
@@ -119,6 +132,62 @@ export function useFieldRateLimits(options: FieldRateLimitsOptions): Plugin<Requ
       };
     },
   };
+}
+
+/**
+ * The library walks every operation's document with type information before execution, to
+ * find the fields that carry @rateLimit. A document that selects no field of a limited name
+ * (under any alias, in any fragment) cannot reach one, so for it the walk is skipped; whether
+ * a document does is a plain syntactic scan, done once per document (Yoga's caches and the
+ * persisted operations hand back the same DocumentNode for the same text).
+ */
+function onlyWhereLimited(
+  limitedNamesOf: () => ReadonlySet<string>,
+  limiter: Plugin<RequestContext>,
+): Plugin<RequestContext> {
+  const { onExecute } = limiter;
+  if (!onExecute) return limiter;
+  const verdicts = new WeakMap<DocumentNode, { names: ReadonlySet<string>; may: boolean }>();
+  const mayReachLimit = (document: DocumentNode): boolean => {
+    const names = limitedNamesOf();
+    const known = verdicts.get(document);
+    // Keyed by the names too: they are read again when the schema changes.
+    if (known?.names === names) return known.may;
+    let may = false;
+    if (names.size > 0) {
+      visit(document, {
+        Field(node) {
+          if (!names.has(node.name.value)) return undefined;
+          may = true;
+          return BREAK;
+        },
+      });
+    }
+    verdicts.set(document, { names, may });
+    return may;
+  };
+  return {
+    ...limiter,
+    onExecute(payload) {
+      if (!mayReachLimit(payload.args.document)) return;
+      return onExecute(payload);
+    },
+  };
+}
+
+/**
+ * The names of the fields, on object and interface types alike, that carry @rateLimit: what the
+ * library looks for (it reads the directive of whichever field definition a selection names).
+ */
+function rateLimitedFieldNames(schema: GraphQLSchema): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) && !isInterfaceType(type)) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (getDirectiveExtensions(field, schema).rateLimit?.length) names.add(field.name);
+    }
+  }
+  return names;
 }
 
 /** At least 1: `Retry-After: 0` would invite an immediate retry into the same refusal. */

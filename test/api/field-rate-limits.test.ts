@@ -47,6 +47,16 @@ const CREATE_ORDER_AND_PRODUCT = /* GraphQL */ `
   }
 `;
 
+// The limited field under an alias, inside a fragment: still createOrder, still counted.
+const CREATE_ORDER_IN_FRAGMENT = /* GraphQL */ `
+  mutation CreateOrderInFragment($input: CreateOrderInput!) {
+    ...PlaceOrder
+  }
+  fragment PlaceOrder on Mutation {
+    placed: createOrder(input: $input) { order { id } }
+  }
+`;
+
 const PRODUCT_STOCK = /* GraphQL */ `
   query ProductStock($id: ID!) {
     product(id: $id) { stock }
@@ -214,6 +224,25 @@ describe('a signed-in user', () => {
     expect(response.body.data).toBeUndefined();
     expect(response.body.errors.map((error: Json) => error.extensions.code)).toEqual([
       'RATE_LIMITED',
+    ]);
+    expect(await stock()).toBe(stockBefore - LIMIT);
+  });
+
+  it('refuses the field under an alias in a fragment too', async () => {
+    const response = await call(
+      CREATE_ORDER_IN_FRAGMENT,
+      {
+        input: {
+          clientMutationId: newClientMutationId('order'),
+          items: [{ productId, quantity: 1 }],
+        },
+      },
+      { as: 'acme/alice' },
+    );
+    expect(response.status).toBe(429);
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors.map((error: Json) => [error.extensions.code, error.path])).toEqual([
+      ['RATE_LIMITED', ['placed']],
     ]);
     expect(await stock()).toBe(stockBefore - LIMIT);
   });

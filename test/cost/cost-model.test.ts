@@ -4,7 +4,7 @@
  * in schema.graphql: objects 1, scalars 0, mutations +10, connections sized by first/last
  * (default 20) on edges/nodes only, Order.items assumed 50, unions/interfaces the maximum.
  */
-import { type DocumentNode, isObjectType, parse } from 'graphql';
+import { type DocumentNode, GraphQLError, isObjectType, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
   actualCostOf,
@@ -335,5 +335,67 @@ describe('actual cost', () => {
     expect(actualCostOf(schema, parse(NESTED), null, null, { data: { orders: null } }).cost).toBe(
       0,
     );
+  });
+});
+
+// products 1 + 3 × 1 = 4; orders (when included) 1 + 2 × 1 = 3.
+const PAGED_AND_CONDITIONAL = /* GraphQL */ `
+  query PagedAndConditional($after: String, $withOrders: Boolean!) {
+    products(first: 3, after: $after) { nodes { id } }
+    orders(first: 2) @include(if: $withOrders) { nodes { id } }
+  }
+`;
+
+const SKIPPABLE = /* GraphQL */ `
+  query Skippable($skip: Boolean!) {
+    orders(first: 10) @skip(if: $skip) { nodes { items { product { name } } } }
+  }
+`;
+
+describe('one document priced again and again (as a persisted operation is)', () => {
+  it('prices each value of a list-size variable by that value', () => {
+    const document = parse(BY_VARIABLE);
+    const priced = (variables: Record<string, unknown>) =>
+      requestedCostOf(schema, document, { variables }).cost;
+    // 1 + n × 1; without n, the assumed 20.
+    expect(priced({ n: 5 })).toBe(6);
+    expect(priced({ n: 10 })).toBe(11);
+    expect(priced({ n: 5 })).toBe(6);
+    expect(priced({})).toBe(21);
+    expect(priced({ n: null })).toBe(21);
+  });
+
+  it('follows @include variables, and a cursor changes nothing', () => {
+    const document = parse(PAGED_AND_CONDITIONAL);
+    const priced = (variables: Record<string, unknown>) =>
+      requestedCostOf(schema, document, { variables }).cost;
+    expect(priced({ withOrders: true })).toBe(7);
+    expect(priced({ withOrders: false })).toBe(4);
+    expect(priced({ withOrders: true, after: 'WyJhIl0' })).toBe(7);
+    expect(priced({ withOrders: false, after: 'WyJiIl0' })).toBe(4);
+  });
+
+  it('still refuses variables that do not coerce once the document has a price', () => {
+    const document = parse(BY_VARIABLE);
+    expect(requestedCostOf(schema, document, { variables: { n: 5 } }).cost).toBe(6);
+    expect(() => requestedCostOf(schema, document, { variables: { n: 'five' } })).toThrow(
+      GraphQLError,
+    );
+  });
+
+  it('counts each result by its own data and variables', () => {
+    const document = parse(SKIPPABLE);
+    const order = (items: number) => ({
+      items: Array.from({ length: items }, () => ({ product: { name: 'p' } })),
+    });
+    const data = (...orders: number[]) => ({ orders: { nodes: orders.map(order) } });
+    const actual = (variables: Record<string, unknown>, result: Record<string, unknown>) =>
+      actualCostOf(schema, document, null, variables, { data: result }).cost;
+    // orders 1 + each order 1 + 2 per item (the item and its product).
+    expect(actual({ skip: false }, data(3))).toBe(8);
+    expect(actual({ skip: false }, data(1, 2))).toBe(9);
+    // Skipped: execution returns no `orders`; a result that had one would not be counted.
+    expect(actual({ skip: true }, data(3))).toBe(0);
+    expect(actual({ skip: false }, data())).toBe(1);
   });
 });
