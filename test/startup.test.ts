@@ -3,22 +3,20 @@
  * a temporary DATA_DIR. First start seeds and prints the demo tokens; SIGTERM exits cleanly;
  * a second start on the same DATA_DIR keeps the data and the signing key.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TENANTS } from '../src/db/seed.ts';
 import { splitCostReport } from './helpers/app.ts';
 import { newClientMutationId } from './helpers/keys.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-const STARTUP_TIMEOUT_MS = 60_000;
-const EXIT_TIMEOUT_MS = 20_000;
+import {
+  exitOf,
+  killServers,
+  type ServerProcess as Server,
+  STARTUP_TIMEOUT_MS,
+  startServer,
+} from './helpers/server-process.ts';
 
 const WHO_AM_I = /* GraphQL */ `
   query WhoAmI {
@@ -41,25 +39,11 @@ const PRODUCT = /* GraphQL */ `
   }
 `;
 
-/** Every variable config.ts reads: the child gets exactly the ones each test sets. */
-const CONFIG_VARIABLES =
-  /^(NODE_ENV|PORT|HOST|DATABASE_URL|DATA_DIR|DB_POOL_MAX|LOG_LEVEL|GRAPHIQL|JWT_.*|PAGE_SIZE_.*|SEED_DEMO_DATA|REDIS_URL|PERSISTED_OPERATIONS.*)$/;
-
 /** The demo users as the banner lists them: `tenant/user` and role. */
 const DEMO_USERS = DEMO_TENANTS.flatMap((tenant) =>
   tenant.users.map((user) => ({ name: `${tenant.slug}/${user.username}`, role: user.role })),
 );
 
-interface Server {
-  child: ChildProcess;
-  port: number;
-  /** Everything written to stdout so far, without terminal colours. */
-  stdout(): string;
-  stderr(): string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: ChildProcess[] = [];
 let dataDir: string;
 
 beforeAll(async () => {
@@ -67,51 +51,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  killServers();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !CONFIG_VARIABLES.test(name)),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: repoRoot,
-    env: { ...inherited, PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    port,
-    stdout: () => stripVTControlCharacters(stdout),
-    stderr: () => stripVTControlCharacters(stderr),
-    exit,
-  };
-}
 
 /** Resolves once stdout matches `pattern`; fails on exit or after STARTUP_TIMEOUT_MS. */
 async function waitForOutput(server: Server, pattern: RegExp): Promise<void> {
@@ -128,17 +70,10 @@ async function waitForOutput(server: Server, pattern: RegExp): Promise<void> {
   }
 }
 
+/** SIGTERM, then the exit (or an error once EXIT_TIMEOUT_MS have passed without one). */
 async function stopServer(server: Server) {
   server.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('no exit after SIGTERM')), EXIT_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([server.exit, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return exitOf(server);
 }
 
 /** The `tenant/user → token` lines of the banner. */
