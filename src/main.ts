@@ -6,7 +6,6 @@
  * migrates once, then forks n workers that run this file again, as workers (workers.ts).
  */
 import cluster from 'node:cluster';
-import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { createTokenVerifier } from './auth/jwt.ts';
@@ -17,6 +16,7 @@ import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
 import { handleShutdownSignals } from './http/graceful-shutdown.ts';
 import { startMetricsServer } from './http/metrics-server.ts';
+import { createHttpServer } from './http/server.ts';
 import { startIdempotencyKeyExpiry } from './idempotency/expiry.ts';
 import { createLogger } from './logger.ts';
 import { shareWithPrimary, workersMetrics } from './metrics/cluster.ts';
@@ -29,8 +29,6 @@ import { openRedis } from './redis.ts';
 import { schema } from './schema/index.ts';
 import { runPrimary } from './workers.ts';
 
-/** Outside production, responses name the process that served them (which worker). */
-const PROCESS_ID_HEADER = 'X-Process-Id';
 const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
 const IDEMPOTENCY_EXPIRY_BATCH_SIZE = 1_000;
 
@@ -108,14 +106,7 @@ async function main() {
     onError: (error) => logger.error({ err: error }, 'deleting expired idempotency keys failed'),
   });
 
-  const server = createServer(
-    config.isProduction
-      ? app
-      : (request, response) => {
-          response.setHeader(PROCESS_ID_HEADER, String(process.pid));
-          return app(request, response);
-        },
-  );
+  const server = createHttpServer(app, config);
   handleShutdownSignals({
     server,
     logger,

@@ -10,20 +10,19 @@
  * X-Process-Id outside production, as `npm start`'s do, so the bench sees which instance
  * answered behind a load balancer. SIGTERM/SIGINT shut it down gracefully.
  */
-import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { createApp } from '../app.ts';
 import { createTokenVerifier } from '../auth/jwt.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import { handleShutdownSignals } from '../http/graceful-shutdown.ts';
+import { createHttpServer } from '../http/server.ts';
 import { createLogger } from '../logger.ts';
 import { openPersistedOperationRegistry } from '../persisted-operations/registry.ts';
 import { openRedis } from '../redis.ts';
 import { schema } from '../schema/index.ts';
 
 const USAGE = 'Usage: node --import tsx src/cli/bench-server.ts [--protections on|off] [--naive]';
-const PROCESS_ID_HEADER = 'X-Process-Id';
 
 function fail(message: string): never {
   process.stderr.write(`bench-server: ${message}\n`);
@@ -78,14 +77,7 @@ async function main(): Promise<void> {
     protections,
     batching,
   });
-  const server = createServer(
-    config.isProduction
-      ? app
-      : (request, response) => {
-          response.setHeader(PROCESS_ID_HEADER, String(process.pid));
-          return app(request, response);
-        },
-  );
+  const server = createHttpServer(app, config);
   handleShutdownSignals({
     server,
     logger,
