@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExports, Teardown } from '../../src/bench/processes.ts';
+import { parseExports, Teardown } from '../../bench/processes.ts';
 
 describe('parseExports', () => {
   it('reads the export lines of a throwaway script, quoting undone', () => {

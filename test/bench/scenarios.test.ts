@@ -18,7 +18,7 @@ import {
   productSearchRequests,
   replayRequests,
   SEARCH_TERMS,
-} from '../../src/bench/scenarios.ts';
+} from '../../bench/scenarios.ts';
 import { parseManifest } from '../../src/persisted-operations/manifest.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -29,7 +29,7 @@ let bob: string;
 let carol: string;
 
 beforeAll(async () => {
-  // The bench servers' MAX_COST (src/cli/bench.ts), so that a page of 50 orders fits.
+  // The bench servers' MAX_COST (bench/bench.ts), so that a page of 50 orders fits.
   testApp = await startTestApp({ env: { MAX_COST: '5000', PERSISTED_OPERATIONS: 'allow' } });
   const manifest = parseManifest(
     await readFile(testApp.config.persistedOperations.manifestFile, 'utf8'),

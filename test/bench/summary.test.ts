@@ -11,7 +11,7 @@ import {
   renderTable,
   type Samples,
   summarise,
-} from '../../src/bench/summary.ts';
+} from '../../bench/summary.ts';
 
 function samples(overrides: Partial<Samples>): Samples {
   return { ...emptySamples(), ...overrides };

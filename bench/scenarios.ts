@@ -2,11 +2,11 @@
  * The HTTP requests of each `npm run bench` scenario, as autocannon request lists: what a
  * frontend sends (persisted operations by `documentId`, bearer tokens of the demo users) and
  * what an attacker sends (documents too deep, alias floods, oversize documents and bodies).
- * Building them is pure; src/cli/bench.ts decides who sends them, how many at once and for how
+ * Building them is pure; bench/bench.ts decides who sends them, how many at once and for how
  * long.
  */
 import type autocannon from 'autocannon';
-import type { Manifest } from '../persisted-operations/manifest.ts';
+import type { Manifest } from '../src/persisted-operations/manifest.ts';
 
 export type BenchRequest = autocannon.Request;
 

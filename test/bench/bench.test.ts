@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { emptySamples, summarise } from '../../src/bench/summary.ts';
 import {
   type BenchReport,
   BenchUsageError,
   formatReport,
   parseBenchArgs,
   SCENARIO_GROUPS,
-} from '../../src/cli/bench.ts';
+} from '../../bench/bench.ts';
+import { emptySamples, summarise } from '../../bench/summary.ts';
 
 describe('parseBenchArgs', () => {
   it('runs every scenario for 30 s, (a) in 3 rounds of 10 s, by default', () => {

@@ -3,7 +3,7 @@
  * rounds, summarised into the numbers the README and the JSON report show (requests per second,
  * p50/p99 latency, SQL statements per request, statuses, peak RSS), the ratios against the
  * reference servers, the targets of issue 8, and the table printed on stdout. Pure functions:
- * the load itself is src/bench/load.ts.
+ * the load itself is bench/load.ts.
  */
 
 /** Everything recorded about the responses of one load run (or several, merged). */

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --out FILE]`: the benchmark suite. Seeds the benchmark data
  * set (scale 100) into PostgreSQL (DATABASE_URL, or a throwaway cluster started and stopped
- * here), starts the servers as child processes on loopback (src/cli/bench-server.ts, all on one
+ * here), starts the servers as child processes on loopback (bench/server.ts, all on one
  * DATA_DIR so one development key signs every token) and drives them with autocannon:
  *
  *   (a) the orders page, persisted (OrderList: 20 orders with customer and items → product),
@@ -22,7 +22,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
-import { type LoadResult, runLoad } from '../bench/load.ts';
+import { isEntryPoint } from '../src/cli/entry-point.ts';
+import { mintDevToken } from '../src/cli/token.ts';
+import { loadConfig } from '../src/config.ts';
+import { type Database, openDatabase } from '../src/db/client.ts';
+import { products } from '../src/db/schema.ts';
+import { DEMO_TENANTS, SeedConflictError, seedDatabase } from '../src/db/seed.ts';
+import { readManifestFile } from '../src/persisted-operations/manifest.ts';
+import { type LoadResult, runLoad } from './load.ts';
 import {
   type BenchServer,
   nginxAvailable,
@@ -32,7 +39,7 @@ import {
   stopThrowaway,
   Teardown,
   versionOf,
-} from '../bench/processes.ts';
+} from './processes.ts';
 import {
   ATTACKS,
   attackRequests,
@@ -45,7 +52,7 @@ import {
   persistedOperation,
   productSearchRequests,
   replayRequests,
-} from '../bench/scenarios.ts';
+} from './scenarios.ts';
 import {
   atLeast,
   atMost,
@@ -57,14 +64,7 @@ import {
   type Summary,
   summarise,
   type Target,
-} from '../bench/summary.ts';
-import { loadConfig } from '../config.ts';
-import { type Database, openDatabase } from '../db/client.ts';
-import { products } from '../db/schema.ts';
-import { DEMO_TENANTS, SeedConflictError, seedDatabase } from '../db/seed.ts';
-import { readManifestFile } from '../persisted-operations/manifest.ts';
-import { isEntryPoint } from './entry-point.ts';
-import { mintDevToken } from './token.ts';
+} from './summary.ts';
 
 export const SCENARIO_GROUPS = [
   'orders',

@@ -1,7 +1,7 @@
 /**
  * What `npm run bench` starts and must stop again, whatever happens: the throwaway PostgreSQL,
  * Redis and nginx of scripts/*-throwaway.sh, and the servers under test as child processes
- * (`node --import tsx src/cli/bench-server.ts`: the child's pid is the server's own, so its
+ * (`node --import tsx bench/server.ts`: the child's pid is the server's own, so its
  * memory can be read from /proc). Everything started registers its stop with a `Teardown`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Stops, newest first, everything registered; each at most once, even if called again. */
 export class Teardown {
@@ -146,7 +146,7 @@ function tail(file: string, lines = 30): string {
 }
 
 /**
- * Starts src/cli/bench-server.ts with exactly `env` (plus PATH and HOME: nothing else of the
+ * Starts bench/server.ts with exactly `env` (plus PATH and HOME: nothing else of the
  * caller's environment can change its configuration) and waits for GET /readyz.
  */
 export async function startBenchServer(options: {
@@ -161,7 +161,7 @@ export async function startBenchServer(options: {
   const log = openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/bench-server.ts', ...(options.flags ?? [])],
+    ['--import', 'tsx', 'bench/server.ts', ...(options.flags ?? [])],
     {
       cwd: REPO_ROOT,
       env: {

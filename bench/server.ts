@@ -1,5 +1,5 @@
 /**
- * The server `npm run bench` drives (src/cli/bench.ts starts it; not for deployments): the real
+ * The server `npm run bench` drives (bench/bench.ts starts it; not for deployments): the real
  * app, configured from the environment like `npm start`, and the two reference servers that no
  * configuration can produce, only these flags:
  *
@@ -11,18 +11,18 @@
  * answered behind a load balancer. SIGTERM/SIGINT shut it down gracefully.
  */
 import { parseArgs } from 'node:util';
-import { createApp } from '../app.ts';
-import { createTokenVerifier } from '../auth/jwt.ts';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
-import { openDatabase } from '../db/client.ts';
-import { handleShutdownSignals } from '../http/graceful-shutdown.ts';
-import { createHttpServer } from '../http/server.ts';
-import { createLogger } from '../logger.ts';
-import { openPersistedOperationRegistry } from '../persisted-operations/registry.ts';
-import { openRedis } from '../redis.ts';
-import { schema } from '../schema/index.ts';
+import { createApp } from '../src/app.ts';
+import { createTokenVerifier } from '../src/auth/jwt.ts';
+import { type Config, ConfigError, loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { handleShutdownSignals } from '../src/http/graceful-shutdown.ts';
+import { createHttpServer } from '../src/http/server.ts';
+import { createLogger } from '../src/logger.ts';
+import { openPersistedOperationRegistry } from '../src/persisted-operations/registry.ts';
+import { openRedis } from '../src/redis.ts';
+import { schema } from '../src/schema/index.ts';
 
-const USAGE = 'Usage: node --import tsx src/cli/bench-server.ts [--protections on|off] [--naive]';
+const USAGE = 'Usage: node --import tsx bench/server.ts [--protections on|off] [--naive]';
 
 function fail(message: string): never {
   process.stderr.write(`bench-server: ${message}\n`);
