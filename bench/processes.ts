@@ -153,6 +153,8 @@ export async function startBenchServer(options: {
   name: string;
   env: Record<string, string>;
   flags?: readonly string[];
+  /** Node's own flags for the server process, such as `--cpu-prof`. */
+  nodeFlags?: readonly string[];
   logDir: string;
   teardown: Teardown;
 }): Promise<BenchServer> {
@@ -161,7 +163,7 @@ export async function startBenchServer(options: {
   const log = openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bench/server.ts', ...(options.flags ?? [])],
+    [...(options.nodeFlags ?? []), '--import', 'tsx', 'bench/server.ts', ...(options.flags ?? [])],
     {
       cwd: REPO_ROOT,
       env: {
