@@ -5,7 +5,7 @@
  */
 import { createYoga, renderGraphiQL, useReadinessCheck } from 'graphql-yoga';
 import type { AppContext } from './context.ts';
-import { createErrorMask } from './errors.ts';
+import { maskErrorForClient } from './errors.ts';
 import { corsOptions } from './http/cors.ts';
 import { graphiqlContentSecurityPolicy } from './http/graphiql-csp.ts';
 import { graphiqlTabs } from './http/graphiql-examples.ts';
@@ -57,11 +57,9 @@ export function createApp(deps: AppDeps) {
       viewer: null,
       batching: deps.batching !== false,
     }),
-    maskedErrors: {
-      maskError: createErrorMask((cause, path) =>
-        logger.error({ err: cause, path }, 'unexpected error'),
-      ),
-    },
+    // Unexpected failures reach clients as a bare INTERNAL_SERVER_ERROR; their causes are
+    // logged with the request id (plugins/unexpected-errors.ts).
+    maskedErrors: { maskError: maskErrorForClient },
     graphiql,
     // Before any parsing: a declared Content-Length over the limit is refused unread, and a
     // body without one (chunked) is read no further than the limit. 413 REQUEST_ENTITY_TOO_LARGE.

@@ -72,19 +72,24 @@ export function unauthenticated(message = 'Authentication is required.'): GraphQ
  * that are the caller's mistake (graphql-js's syntax, validation and variable errors, Pothos
  * argument validation) pass through with BAD_USER_INPUT where they have no code; anything
  * else is an unexpected failure, sent as INTERNAL_SERVER_ERROR with no message, stack, SQL
- * or constraint name; the mask logs those (with the request id: see logger.ts).
+ * or constraint name. The mask does not know the request, so it records each unexpected
+ * failure's cause against the error it sends (`unexpectedCauseOf`), and the pipeline logs it
+ * with the request id (plugins/unexpected-errors.ts).
  */
-export function createErrorMask(
-  logUnexpected: (cause: unknown, path?: readonly (string | number)[]) => void,
-) {
-  return (error: unknown): Error => {
-    const masked = maskError(error);
-    if (masked.extensions.code === ErrorCode.INTERNAL_SERVER_ERROR) {
-      const located = error instanceof GraphQLError ? error : undefined;
-      logUnexpected(rootCause(located?.originalError ?? error), located?.path);
-    }
-    return masked;
-  };
+export function maskErrorForClient(error: unknown): Error {
+  const masked = maskError(error);
+  if (masked.extensions.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+    const located = error instanceof GraphQLError ? error : undefined;
+    unexpectedCauses.set(masked, rootCause(located?.originalError ?? error));
+  }
+  return masked;
+}
+
+const unexpectedCauses = new WeakMap<GraphQLError, unknown>();
+
+/** What made the server answer INTERNAL_SERVER_ERROR with `error`; undefined for other errors. */
+export function unexpectedCauseOf(error: unknown): unknown {
+  return error instanceof GraphQLError ? unexpectedCauses.get(error) : undefined;
 }
 
 /**
@@ -122,9 +127,22 @@ export function maskError(error: unknown): GraphQLError {
 }
 
 function internalError(located: GraphQLError | undefined): GraphQLError {
-  return new GraphQLError('Unexpected error.', {
+  return errorAt(located, 'Unexpected error.', { code: ErrorCode.INTERNAL_SERVER_ERROR });
+}
+
+/** A new error at the place of `located` (its path and source locations). */
+export function errorAt(
+  located: GraphQLError | undefined,
+  message: string,
+  extensions: Record<string, unknown>,
+  originalError?: Error,
+): GraphQLError {
+  return new GraphQLError(message, {
     nodes: located?.nodes,
+    source: located?.source,
+    positions: located?.positions,
     path: located?.path,
-    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    originalError,
+    extensions,
   });
 }

@@ -7,7 +7,6 @@ import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { Config } from './config.ts';
-import { currentRequestId } from './plugins/request-id.ts';
 
 /**
  * Log-object paths whose values are replaced by `[redacted]`: credentials (Authorization and
@@ -54,12 +53,6 @@ export function createLogger(
   return pino(
     {
       level: config.logLevel,
-      // Every line written while handling a request names it, so a client's
-      // `extensions.requestId` finds the log lines of its request.
-      mixin: () => {
-        const requestId = currentRequestId();
-        return requestId ? { requestId } : {};
-      },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       ...(pretty
         ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } }

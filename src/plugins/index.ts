@@ -2,6 +2,7 @@
  * The request pipeline, in order. Reading this array top to bottom is DESIGN.md's
  * "Request pipeline": each later issue adds its plugin at its place in the list.
  */
+
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,6 +19,7 @@ import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import type { PersistedOperationRegistry } from '../persisted-operations/registry.ts';
 import { useAuthentication } from './authentication.ts';
+import { useCompiledExecution } from './compiled-execution.ts';
 import { useConditionalGet } from './conditional-get.ts';
 import { useCostAnalysis } from './cost-analysis.ts';
 import { useCostBudget } from './cost-budget.ts';
@@ -31,6 +33,7 @@ import { useRequestId } from './request-id.ts';
 import { useRequestLog } from './request-log.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
 import { useTransactionMetrics } from './transaction-metrics.ts';
+import { useUnexpectedErrorLog } from './unexpected-errors.ts';
 
 export interface PipelineDeps {
   config: Config;
@@ -69,6 +72,8 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
   return [
     // Traces, when configured: outermost, so the request's span covers everything below.
     ...(deps.tracing ? [deps.tracing.plugin as Plugin<RequestContext>] : []),
+    // Unexpected failures logged under the request id, before useRequestId tags the errors.
+    useUnexpectedErrorLog({ logger: deps.logger }) as Plugin<RequestContext>,
     // Before GraphQL: every response and error carries the request id.
     useRequestId() as Plugin<RequestContext>,
     // One log line per request (early, so its duration covers what follows), and the
@@ -99,6 +104,9 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
     // Introspection: everyone in development, admins only in production (403 FORBIDDEN).
     useIntrospection({ openToAll: !deps.config.isProduction }),
+    // The executor: operations compiled to JavaScript once per document (graphql-jit). First
+    // of the plugins that wrap execution, so every later one wraps it.
+    useCompiledExecution({ logger: deps.logger }) as Plugin<RequestContext>,
     // 3–6. The cost controls.
     ...protections,
     // 7. One transaction per operation: tenant set, non-superuser role, RLS enforced.
