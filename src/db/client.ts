@@ -20,7 +20,6 @@ import {
   type DatabaseCircuit,
 } from './circuit-breaker.ts';
 import { tenants } from './schema.ts';
-import { statementCountingLogger } from './statement-counter.ts';
 import { observePglite, observePostgres, type StatementObserver } from './statement-observer.ts';
 
 /** A Drizzle handle: the root database or a transaction; both share this interface. */
@@ -85,7 +84,7 @@ export function openMemoryDatabase(): Promise<Database> {
  */
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   const client = await PGlite.create(dataDir);
-  const db = drizzlePglite(client, { logger: statementCountingLogger }) as unknown as Db;
+  const db = drizzlePglite(client) as unknown as Db;
   return {
     kind: 'pglite',
     db,
@@ -93,9 +92,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER }),
     close: () => client.close(),
     observe(this: Database, observer: StatementObserver) {
-      const observed = drizzlePglite(observePglite(client, observer), {
-        logger: statementCountingLogger,
-      });
+      const observed = drizzlePglite(observePglite(client, observer));
       return { ...this, db: observed as unknown as Db };
     },
   };
@@ -125,7 +122,7 @@ function openPostgres(url: string, options: PostgresOptions): Database {
       ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
     },
   });
-  const db = drizzlePostgres(client, { logger: statementCountingLogger }) as unknown as Db;
+  const db = drizzlePostgres(client) as unknown as Db;
   return {
     kind: 'postgres',
     db,
@@ -148,9 +145,7 @@ function openPostgres(url: string, options: PostgresOptions): Database {
     },
     close: () => client.end({ timeout: 5 }),
     observe(this: Database, observer: StatementObserver) {
-      const observed = drizzlePostgres(observePostgres(client, observer), {
-        logger: statementCountingLogger,
-      });
+      const observed = drizzlePostgres(observePostgres(client, observer));
       return { ...this, db: observed as unknown as Db };
     },
   };

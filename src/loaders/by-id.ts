@@ -3,8 +3,9 @@
  * missing ids are simply absent: the loadable refs declare `toKey` and `sort: true`, so the
  * dataloader plugin puts results in key order and fills the gaps with null.
  */
-import { and, eq, getTableColumns, inArray, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, getTableName, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { preparedSelect } from '../db/prepared.ts';
 import {
   type OrderItemRow,
   type OrderRow,
@@ -27,19 +28,32 @@ export async function loadTenants(
   return tx.select().from(tenants).where(eq(tenants.id, tenantId));
 }
 
+/** Placeholders of the prepared statements below: the caller's tenant and the keys. */
+interface TenantAndKeys extends Record<string, unknown> {
+  tenantId: string;
+  ids: string[];
+}
+
+const tenantParam = sql.placeholder('tenantId');
+const idsParam = sql.placeholder('ids');
+
 /** A loader of one tenant table by id: what users, products and orders have in common. */
 function byIdInTenant<Table extends typeof users | typeof products | typeof orders>(table: Table) {
+  const select = preparedSelect<TenantAndKeys, Table['$inferSelect']>(
+    `${getTableName(table)}_by_id`,
+    (db) =>
+      db
+        .select()
+        .from(table as typeof users)
+        .where(and(eq(table.tenantId, tenantParam), sql`${table.id} = any(${idsParam})`)),
+  );
   return async (
     tx: Db,
     tenantId: string | null,
     ids: readonly string[],
   ): Promise<Table['$inferSelect'][]> => {
     if (!tenantId) return [];
-    const rows = await tx
-      .select()
-      .from(table as typeof users)
-      .where(and(eq(table.tenantId, tenantId), inArray(table.id, [...ids])));
-    return rows as Table['$inferSelect'][];
+    return select(tx, { tenantId, ids: [...ids] });
   };
 }
 
@@ -62,13 +76,27 @@ const itemWithCurrency = {
   orderCustomerId: orders.customerId,
 };
 
-function selectItems(tx: Db, tenantId: string, which: SQL) {
-  return tx
+function selectItems(db: Db, which: SQL) {
+  return db
     .select(itemWithCurrency)
     .from(orderItems)
     .innerJoin(orders, eq(orders.id, orderItems.orderId))
-    .where(and(eq(orderItems.tenantId, tenantId), which));
+    .where(and(eq(orderItems.tenantId, tenantParam), which));
 }
+
+const selectItemsById = preparedSelect<TenantAndKeys, OrderItemWithCurrency>(
+  'order_items_by_id',
+  (db) => selectItems(db, sql`${orderItems.id} = any(${idsParam})`),
+);
+
+const selectItemsOfOrders = preparedSelect<TenantAndKeys, OrderItemWithCurrency>(
+  'order_items_by_order',
+  (db) =>
+    selectItems(db, sql`${orderItems.orderId} = any(${idsParam})`).orderBy(
+      orderItems.orderId,
+      orderItems.id,
+    ),
+);
 
 export async function loadOrderItems(
   tx: Db,
@@ -76,7 +104,7 @@ export async function loadOrderItems(
   ids: readonly string[],
 ): Promise<OrderItemWithCurrency[]> {
   if (!tenantId) return [];
-  return selectItems(tx, tenantId, inArray(orderItems.id, [...ids]));
+  return selectItemsById(tx, { tenantId, ids: [...ids] });
 }
 
 /** All items of the given orders, flat; the caller groups them by `orderId`. */
@@ -86,8 +114,5 @@ export async function loadItemsOfOrders(
   orderIds: readonly string[],
 ): Promise<OrderItemWithCurrency[]> {
   if (!tenantId) return [];
-  return selectItems(tx, tenantId, inArray(orderItems.orderId, [...orderIds])).orderBy(
-    orderItems.orderId,
-    orderItems.id,
-  );
+  return selectItemsOfOrders(tx, { tenantId, ids: [...orderIds] });
 }

@@ -38,7 +38,9 @@ export function loadOrdersPage(tx: Db, conditions: SQL[], page: KeysetPage): Pro
     .from(orders)
     .where(and(...conditions, page.where))
     .orderBy(...page.orderBy)
-    .limit(page.limit);
+    .limit(page.limit)
+    .prepare('orders_page')
+    .execute();
 }
 
 /**
@@ -60,7 +62,13 @@ export async function loadOrderPagesByCustomer(
       ),
     })
     .from(orders)
-    .where(and(...conditions, inArray(orders.customerId, [...customerIds]), page.where))
+    .where(
+      and(
+        ...conditions,
+        sql`${orders.customerId} = any(${sql.param([...customerIds])})`,
+        page.where,
+      ),
+    )
     .as('ranked');
   const rows = await tx
     .select({ order: orders })

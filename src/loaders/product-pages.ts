@@ -52,5 +52,7 @@ export function loadProductsPage(
     .from(products)
     .where(and(...conditions, page.where))
     .orderBy(...page.orderBy)
-    .limit(page.limit);
+    .limit(page.limit)
+    .prepare('products_page')
+    .execute();
 }

@@ -24,5 +24,7 @@ export function loadUsersPage(tx: Db, conditions: SQL[], page: KeysetPage): Prom
     .from(users)
     .where(and(...conditions, page.where))
     .orderBy(...page.orderBy)
-    .limit(page.limit);
+    .limit(page.limit)
+    .prepare('users_page')
+    .execute();
 }

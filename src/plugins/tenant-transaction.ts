@@ -15,7 +15,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
 import { isConnectionFailure } from '../db/circuit-breaker.ts';
 import { APP_ROLE, type Database, type Db } from '../db/client.ts';
-import { countStatements, type StatementCount } from '../db/statement-counter.ts';
+import { preparedStatement } from '../db/prepared.ts';
+import { countStatementsOf, type StatementCount } from '../db/statement-counter.ts';
 import {
   completeIdempotentMutations,
   IDEMPOTENT_REPLAYED_HEADER,
@@ -33,6 +34,11 @@ export interface TenantTransactionOptions {
 
 export const SQL_STATEMENTS_HEADER = 'X-SQL-Statements';
 
+const setUpTransaction = preparedStatement<{ tenantId: string; role: string; readOnly: string }>(
+  'set_up_request_transaction',
+  sql`select set_config('app.tenant_id', ${sql.placeholder('tenantId')}, true), set_config('role', ${sql.placeholder('role')}, true), set_config('transaction_read_only', ${sql.placeholder('readOnly')}, true)`,
+);
+
 export function useTenantTransaction(options: TenantTransactionOptions): Plugin<RequestContext> {
   const counts = new WeakMap<Request, StatementCount>();
   return {
@@ -48,28 +54,29 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
         let executed: Awaited<ReturnType<typeof executeFn>> | undefined;
         // Through the circuit breaker: while PostgreSQL is unreachable this fails at once
         // with 503 SERVICE_UNAVAILABLE and a Retry-After instead of waiting for a connection.
-        return countStatements(counter, () =>
-          options.database.circuit.run(async () => {
-            const result = await transaction();
-            // A connection lost in the middle of a query fails the fields that were reading
-            // (their errors are in the result), not the transaction: the answer is partial,
-            // and the outage is the breaker's to count and to report as a 503.
-            const lost =
-              result && 'errors' in result ? result.errors?.find(isConnectionFailure) : undefined;
-            if (lost) throw lost;
-            return result;
-          }),
-        );
+        return options.database.circuit.run(async () => {
+          const result = await transaction();
+          // A connection lost in the middle of a query fails the fields that were reading
+          // (their errors are in the result), not the transaction: the answer is partial,
+          // and the outage is the breaker's to count and to report as a 503.
+          const lost =
+            result && 'errors' in result ? result.errors?.find(isConnectionFailure) : undefined;
+          if (lost) throw lost;
+          return result;
+        });
 
         async function transaction() {
           try {
             return await options.database.db.transaction(async (tx) => {
+              countStatementsOf(tx as unknown as Db, counter);
               // One round trip sets up the whole transaction: the tenant, the role RLS
               // applies to, and read-only for queries. (Drizzle's own transaction options
               // would add a SET TRANSACTION statement; READ COMMITTED is the default.)
-              await tx.execute(
-                sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true), set_config('transaction_read_only', ${readOnly ? 'on' : 'off'}, true)`,
-              );
+              await setUpTransaction(tx as unknown as Db, {
+                tenantId,
+                role: APP_ROLE,
+                readOnly: readOnly ? 'on' : 'off',
+              });
               Object.assign(context, { tx });
               executed = await executeFn(args);
               // Idempotency keys: store the payloads claimed keys answered, in this same
