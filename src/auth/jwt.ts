@@ -20,6 +20,7 @@ import {
   type JWTVerifyOptions,
   jwtVerify,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Role } from '../db/schema.ts';
@@ -39,6 +40,11 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
  * a flood of tokens with made-up `kid`s costs at most one `stat` a second.
  */
 export const JWKS_FILE_CHECK_INTERVAL_MS = 1000;
+
+/** How long a verified token is taken on trust before its signature is checked again. */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Verified tokens remembered at once (about 1 KB each). */
+const VERIFIED_TOKENS_MAX = 10_000;
 
 export type TokenRejectionReason =
   | 'malformed'
@@ -99,7 +105,16 @@ export async function createTokenVerifier(
       `The maximum token lifetime must be a positive number of seconds, got ${auth.maxTokenLifetimeSeconds}.`,
     );
   }
-  const { key, algorithms } = await resolveKey(auth, verifierOptions);
+  const { key, algorithms, refresh } = await resolveKey(auth, verifierOptions);
+  // Tokens already verified, by their exact text (signature included): a client sends the same
+  // token with every request until it expires, and checking its signature again costs more
+  // than anything else authentication does. Entries are dropped when the key set changes,
+  // after VERIFIED_TOKEN_TTL_MS (the most a key removed from a remote JWKS, which jose itself
+  // caches for minutes, or a token's later revocation can be outlived), and at expiry.
+  const verified = new LRUCache<string, { viewer: Viewer; expiresAt: number }>({
+    max: VERIFIED_TOKENS_MAX,
+    ttl: VERIFIED_TOKEN_TTL_MS,
+  });
   const options: JWTVerifyOptions = {
     algorithms,
     issuer: auth.issuer,
@@ -114,9 +129,17 @@ export async function createTokenVerifier(
       if (typeof token !== 'string') throw new TokenRejectedError('malformed');
       if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejectedError('oversize');
       if (!COMPACT_JWS.test(token)) throw new TokenRejectedError('malformed');
+      if (refresh && (await refresh())) verified.clear();
+      const known = verified.get(token);
+      if (known) {
+        if (Date.now() / 1000 < known.expiresAt + auth.clockToleranceSeconds) return known.viewer;
+        verified.delete(token);
+      }
       const payload = await verifySignatureAndTimes(token, key, options);
       checkIssuedAt(payload, auth);
-      return viewerFromClaims(payload);
+      const viewer = viewerFromClaims(payload);
+      verified.set(token, { viewer, expiresAt: payload.exp as number });
+      return viewer;
     },
   };
 }
@@ -129,7 +152,7 @@ export async function createTokenVerifier(
 async function resolveKey(
   auth: Config['auth'],
   verifierOptions: TokenVerifierOptions,
-): Promise<{ key: Key; algorithms: JWSAlgorithm[] }> {
+): Promise<{ key: Key; algorithms: JWSAlgorithm[]; refresh?: () => Promise<boolean> }> {
   const symmetric = auth.keys.kind === 'devKey';
   const algorithms = withEdDsaAliases(auth.algorithms).filter(
     (alg) => (alg === 'HS256') === symmetric,
@@ -143,7 +166,7 @@ async function resolveKey(
     case 'devKey':
       return { key: await loadOrCreateDevKey(auth.keys.file), algorithms };
     case 'jwksFile':
-      return { key: await reloadingJwksFile(auth.keys.file, verifierOptions.logger), algorithms };
+      return { ...(await reloadingJwksFile(auth.keys.file, verifierOptions.logger)), algorithms };
     case 'jwksUrl': {
       // jose caches the set (10 min), refetches on an unknown `kid` at most every 30 s, and
       // shares one in-flight request between concurrent verifications.
@@ -212,23 +235,25 @@ function versionOf(stats: Stats): string {
 async function reloadingJwksFile(
   file: string,
   logger: Pick<Logger, 'warn'> | undefined,
-): Promise<JWTVerifyGetKey> {
+): Promise<{ key: JWTVerifyGetKey; refresh: () => Promise<boolean> }> {
   // The version is taken before reading, so a change racing the read is seen by the next check.
   const initial = await stat(file).catch(() => undefined);
   let keys = await readJwksFile(file);
   let version = initial ? versionOf(initial) : '';
   let checkedAt = performance.now();
-  let checking: Promise<void> | undefined;
+  let checking: Promise<boolean> | undefined;
   let failedVersion: string | undefined;
 
-  const check = async () => {
+  /** Re-reads the file if it changed; true when other keys are in use from now on. */
+  const check = async (): Promise<boolean> => {
     try {
       const current = versionOf(await stat(file));
-      if (current === version || current === failedVersion) return;
+      if (current === version || current === failedVersion) return false;
       try {
         keys = await readJwksFile(file);
         version = current;
         failedVersion = undefined;
+        return true;
       } catch (error) {
         // Warn once per broken version, not once a second.
         failedVersion = current;
@@ -246,15 +271,22 @@ async function reloadingJwksFile(
       checkedAt = performance.now();
       checking = undefined;
     }
+    return false;
   };
 
-  return async (header, token) => {
-    if (performance.now() - checkedAt >= JWKS_FILE_CHECK_INTERVAL_MS) {
-      // Concurrent verifications share one check.
-      checking ??= check();
-      await checking;
-    }
-    return keys(header, token);
+  /** The check, when one is due (at most once per interval; concurrent callers share it). */
+  const refresh = async (): Promise<boolean> => {
+    if (performance.now() - checkedAt < JWKS_FILE_CHECK_INTERVAL_MS) return false;
+    checking ??= check();
+    return checking;
+  };
+
+  return {
+    key: async (header, token) => {
+      await refresh();
+      return keys(header, token);
+    },
+    refresh,
   };
 }
 

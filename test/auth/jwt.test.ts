@@ -215,6 +215,28 @@ describe('createTokenVerifier with the development key', () => {
     await expectRejected(token, 'expired');
   });
 
+  it('refuses a token it has already verified once the token expires', async () => {
+    const token = await hsToken({ exp: now() + 5 });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ userId });
+    vi.useFakeTimers({
+      toFake: ['Date'],
+      now: Date.now() + (5 + auth.clockToleranceSeconds + 1) * 1000,
+    });
+    try {
+      await expectRejected(token, 'expired');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('answers a token it has verified before with the same viewer', async () => {
+    const token = await hsToken({ role: 'admin', scope: 'read:products' });
+    const first = await verifier.verify(token);
+    const again = await verifier.verify(token);
+    expect(again).toEqual(first);
+    expect([...again.scopes]).toEqual(['read:products']);
+  });
+
   it('rejects a token whose nbf is in the future', async () => {
     await expectRejected(await hsToken({ nbf: now() + 120 }), 'not_yet_valid');
   });
@@ -600,6 +622,18 @@ describe('key rotation without a restart: JWKS file', () => {
     await afterFileCheckInterval();
     await expectRejected(await rsToken(oldKey, 'old'), 'unknown_key', rotating);
     await expect(rotating.verify(await rsToken(newKey, 'new'))).resolves.toMatchObject({ userId });
+  });
+
+  it('stops accepting a token it has already verified once its key is removed', async () => {
+    const token = await rsToken(newKey, 'new');
+    await expect(rotating.verify(token)).resolves.toMatchObject({ userId });
+    await writeFile(file, JSON.stringify({ keys: [await publicJwk(oldKey, 'old', 'RS256')] }));
+    await afterFileCheckInterval();
+    await expectRejected(token, 'unknown_key', rotating);
+    // Back to the new key alone, for the tests below.
+    await writeFile(file, JSON.stringify({ keys: [await publicJwk(newKey, 'new', 'RS256')] }));
+    await afterFileCheckInterval();
+    await expect(rotating.verify(token)).resolves.toMatchObject({ userId });
   });
 
   it('keeps the last good keys, with one warning, when the file becomes unusable', async () => {
