@@ -1,8 +1,10 @@
 /**
  * One load run: autocannon's programmatic API against a URL for some seconds, every response
  * recorded (its time, status, X-SQL-Statements, X-Process-Id, whether its body had errors)
- * while the resident memory of the server processes is polled from /proc.
+ * while the resident memory of the server processes is polled from /proc, and their CPU time
+ * (utime + stime of /proc/<pid>/stat) read before and after.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
@@ -24,6 +26,8 @@ export interface LoadResult {
   samples: Samples;
   /** The highest VmRSS (kB) seen per process id, polled every RSS_POLL_MS. */
   peakRssKb: Record<number, number>;
+  /** CPU seconds (user + system) each process used while the load ran. */
+  cpuSeconds: Record<number, number>;
 }
 
 const RSS_POLL_MS = 100;
@@ -85,9 +89,68 @@ export function watchRss(pids: readonly number[]): () => Promise<Record<number, 
   };
 }
 
+/**
+ * utime + stime (fields 14 and 15, in clock ticks) of a /proc/<pid>/stat line. The command
+ * name (field 2) is in parentheses and may itself hold spaces and parentheses, so the fields
+ * are counted from the last `)`.
+ */
+export function parseCpuTicks(stat: string): number | null {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return Number.isSafeInteger(utime) && Number.isSafeInteger(stime) ? utime + stime : null;
+}
+
+export async function readCpuTicks(pid: number): Promise<number | null> {
+  try {
+    return parseCpuTicks(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    // Not Linux, or the process is gone: no CPU figure rather than a failed run.
+    return null;
+  }
+}
+
+let clockTicks: number | undefined;
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux everywhere). */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const result = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const value = Number(result.stdout?.trim());
+    clockTicks = result.status === 0 && Number.isInteger(value) && value > 0 ? value : 100;
+  }
+  return clockTicks;
+}
+
+/** CPU seconds each process used between two readings; processes read both times only. */
+export function cpuSecondsBetween(
+  before: Record<number, number | null>,
+  after: Record<number, number | null>,
+  ticksPerSecond: number,
+): Record<number, number> {
+  const seconds: Record<number, number> = {};
+  for (const [pid, start] of Object.entries(before)) {
+    const end = after[Number(pid)];
+    if (start != null && end != null && end >= start) {
+      seconds[Number(pid)] = (end - start) / ticksPerSecond;
+    }
+  }
+  return seconds;
+}
+
+async function readAllCpuTicks(pids: readonly number[]): Promise<Record<number, number | null>> {
+  const ticks: Record<number, number | null> = {};
+  for (const pid of pids) ticks[pid] = await readCpuTicks(pid);
+  return ticks;
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const samples = emptySamples();
-  const stopWatching = watchRss(options.pids ?? []);
+  const pids = options.pids ?? [];
+  const ticksPerSecond = clockTicksPerSecond();
+  const cpuBefore = await readAllCpuTicks(pids);
+  const stopWatching = watchRss(pids);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -108,7 +171,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       },
     );
   });
+  const cpuAfter = await readAllCpuTicks(pids);
   samples.connectionErrors = result.errors;
   samples.seconds = result.duration;
-  return { samples, peakRssKb: await stopWatching() };
+  return {
+    samples,
+    peakRssKb: await stopWatching(),
+    cpuSeconds: cpuSecondsBetween(cpuBefore, cpuAfter, ticksPerSecond),
+  };
 }

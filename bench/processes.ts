@@ -1,8 +1,8 @@
 /**
  * What `npm run bench` starts and must stop again, whatever happens: the throwaway PostgreSQL,
  * Redis and nginx of scripts/*-throwaway.sh, and the servers under test as child processes
- * (`node --import tsx bench/server.ts`: the child's pid is the server's own, so its
- * memory can be read from /proc). Everything started registers its stop with a `Teardown`.
+ * (`node --import tsx bench/server.ts`, or a reference of bench/references/: the child's pid is
+ * the server's own, so its memory and CPU time can be read from /proc). Everything started registers its stop with a `Teardown`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -146,12 +146,15 @@ function tail(file: string, lines = 30): string {
 }
 
 /**
- * Starts bench/server.ts with exactly `env` (plus PATH and HOME: nothing else of the
- * caller's environment can change its configuration) and waits for GET /readyz.
+ * Starts bench/server.ts (or another server script, such as a reference server of
+ * bench/references/) with exactly `env` (plus PATH and HOME: nothing else of the caller's
+ * environment can change its configuration) and waits for GET /readyz.
  */
 export async function startBenchServer(options: {
   name: string;
   env: Record<string, string>;
+  /** The server to run, relative to the repository; bench/server.ts unless given. */
+  script?: string;
   flags?: readonly string[];
   /** Node's own flags for the server process, such as `--cpu-prof`. */
   nodeFlags?: readonly string[];
@@ -163,7 +166,13 @@ export async function startBenchServer(options: {
   const log = openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    [...(options.nodeFlags ?? []), '--import', 'tsx', 'bench/server.ts', ...(options.flags ?? [])],
+    [
+      ...(options.nodeFlags ?? []),
+      '--import',
+      'tsx',
+      options.script ?? 'bench/server.ts',
+      ...(options.flags ?? []),
+    ],
     {
       cwd: REPO_ROOT,
       env: {

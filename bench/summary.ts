@@ -1,9 +1,9 @@
 /**
  * What `npm run bench` makes of the responses it saw: the raw samples of a run, merged over
  * rounds, summarised into the numbers the README and the JSON report show (requests per second,
- * p50/p99 latency, SQL statements per request, statuses, peak RSS), the ratios against the
- * reference servers, the targets of issue 8, and the table printed on stdout. Pure functions:
- * the load itself is bench/load.ts.
+ * p50/p99 latency, CPU time per request, SQL statements per request, statuses, peak RSS), the
+ * ratios against the reference servers, the targets of issues 8 and 12, and the table printed
+ * on stdout. Pure functions: the load itself is bench/load.ts.
  */
 
 /** Everything recorded about the responses of one load run (or several, merged). */
@@ -75,6 +75,11 @@ export interface Summary {
   requests: number;
   requestsPerSecond: number;
   latencyMs: { p50: number; p99: number; max: number };
+  /**
+   * The server process(es)' CPU time (user + system) over the measured window ÷ the requests
+   * answered in it, in milliseconds; null when unknown.
+   */
+  cpuMsPerRequest: number | null;
   /** Over the responses that said (X-SQL-Statements); null when none did. */
   sqlStatementsPerRequest: { mean: number; min: number; max: number } | null;
   statuses: Record<string, number>;
@@ -92,7 +97,19 @@ const round = (value: number, decimals: number) => {
   return Math.round(value * factor) / factor;
 };
 
-export function summarise(samples: Samples, peakRssKb: number | null = null): Summary {
+/** CPU seconds spent on `requests` requests → milliseconds per request (3 decimals). */
+export function cpuMsPerRequest(cpuSeconds: number | null, requests: number): number | null {
+  if (cpuSeconds === null || !Number.isFinite(cpuSeconds) || cpuSeconds < 0 || requests <= 0) {
+    return null;
+  }
+  return round((cpuSeconds * 1000) / requests, 3);
+}
+
+export function summarise(
+  samples: Samples,
+  peakRssKb: number | null = null,
+  cpuSeconds: number | null = null,
+): Summary {
   const latencies = [...samples.latenciesMs].sort((a, b) => a - b);
   const requests = latencies.length;
   const sql = samples.sqlStatements;
@@ -108,6 +125,7 @@ export function summarise(samples: Samples, peakRssKb: number | null = null): Su
       p99: round(percentile(latencies, 99), 2),
       max: round(latencies.at(-1) ?? Number.NaN, 2),
     },
+    cpuMsPerRequest: cpuMsPerRequest(cpuSeconds, requests),
     sqlStatementsPerRequest:
       sql.length > 0
         ? {
@@ -160,6 +178,23 @@ export function atMost(name: string, value: number | null, threshold: number, wh
     target: `≤ ${threshold}${where}`,
     value,
     met: value === null ? null : value <= threshold,
+  };
+}
+
+/**
+ * A load that must not fail at all: the value is its failed requests (non-2xx responses,
+ * connections that got no response, and 2xx responses with GraphQL errors); 0 meets it.
+ */
+export function noErrors(name: string, summary: Summary | undefined, where = ''): Target {
+  const failed =
+    summary === undefined
+      ? null
+      : summary.non2xx + summary.connectionErrors + summary.graphqlErrors;
+  return {
+    name,
+    target: `no failed requests${where}`,
+    value: failed,
+    met: failed === null ? null : failed === 0,
   };
 }
 

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   atLeast,
   atMost,
+  cpuMsPerRequest,
   emptySamples,
   formatStatuses,
   mergeSamples,
+  noErrors,
   pageSizeIndependence,
   percentile,
   ratio,
@@ -46,11 +48,13 @@ describe('summarise', () => {
         seconds: 2,
       }),
       2048,
+      0.01,
     );
     expect(summary).toEqual({
       requests: 4,
       requestsPerSecond: 2,
       latencyMs: { p50: 20, p99: 40, max: 40 },
+      cpuMsPerRequest: 2.5,
       sqlStatementsPerRequest: { mean: 5.33, min: 5, max: 6 },
       statuses: { '200': 3, '413': 1 },
       non2xx: 1,
@@ -66,6 +70,7 @@ describe('summarise', () => {
     const summary = summarise(samples({ latenciesMs: [1], statuses: { '400': 1 }, seconds: 1 }));
     expect(summary.sqlStatementsPerRequest).toBeNull();
     expect(summary.peakRssMb).toBeNull();
+    expect(summary.cpuMsPerRequest).toBeNull();
     expect(summary.non2xx).toBe(1);
   });
 
@@ -110,6 +115,22 @@ describe('mergeSamples', () => {
   });
 });
 
+describe('cpuMsPerRequest', () => {
+  it('divides the CPU time by the requests answered, in milliseconds', () => {
+    // 12.34 s of CPU for 4936 requests: 2.5 ms each.
+    expect(cpuMsPerRequest(12.34, 4936)).toBe(2.5);
+    expect(cpuMsPerRequest(1, 3)).toBe(333.333);
+    expect(cpuMsPerRequest(0, 10)).toBe(0);
+  });
+
+  it('is null without requests or without a CPU figure, instead of dividing by zero', () => {
+    expect(cpuMsPerRequest(1.5, 0)).toBeNull();
+    expect(cpuMsPerRequest(null, 100)).toBeNull();
+    expect(cpuMsPerRequest(-1, 100)).toBeNull();
+    expect(cpuMsPerRequest(Number.NaN, 100)).toBeNull();
+  });
+});
+
 describe('ratio', () => {
   it('divides ours by the reference, to three decimals', () => {
     expect(ratio(95, 100)).toBe(0.95);
@@ -144,6 +165,46 @@ describe('targets', () => {
 
   it('says "not measured" (null) when the value is missing', () => {
     expect(atLeast('x', null, 1).met).toBeNull();
+  });
+
+  it('computes the reference targets of issue 12 from the summaries (ours ÷ reference)', () => {
+    const at = (requestsPerSecond: number, p99: number, peakRssMb: number) => ({
+      ...summarise(samples({ latenciesMs: [1], seconds: 1 })),
+      requestsPerSecond,
+      latencyMs: { p50: 1, p99, max: p99 },
+      peakRssMb,
+    });
+    const ours = at(300, 30, 240);
+    const mercurius = at(400, 25, 200);
+    const ceiling = at(500, 20, 120);
+    const oursVsCeiling = ratio(ours.requestsPerSecond, ceiling.requestsPerSecond);
+    const oursVsMercuriusJit = ratio(ours.requestsPerSecond, mercurius.requestsPerSecond);
+    expect([oursVsCeiling, oursVsMercuriusJit]).toEqual([0.6, 0.75]);
+    expect(atLeast('oursVsCeiling', oursVsCeiling, 0.6).met).toBe(true);
+    expect(atLeast('oursVsMercuriusJit', oursVsMercuriusJit, 1).met).toBe(false);
+    const p99 = ratio(ours.latencyMs.p99, mercurius.latencyMs.p99);
+    expect(atMost('p99VsMercuriusJit', p99, 1.5)).toMatchObject({ value: 1.2, met: true });
+    const rss = ratio(ours.peakRssMb, mercurius.peakRssMb);
+    expect(atMost('peakRssVsMercuriusJit', rss, 1.25)).toMatchObject({ value: 1.2, met: true });
+    expect(atMost('peakRssVsMercuriusJit', ratio(260, 200), 1.25).met).toBe(false);
+  });
+
+  it('meets "no failed requests" only without non-2xx, connection errors or GraphQL errors', () => {
+    const clean = summarise(samples({ latenciesMs: [1, 2], statuses: { '200': 2 }, seconds: 1 }));
+    expect(noErrors('highConcurrencyFailures', clean, ' (100 connections)')).toEqual({
+      name: 'highConcurrencyFailures',
+      target: 'no failed requests (100 connections)',
+      value: 0,
+      met: true,
+    });
+    const failing = [
+      samples({ latenciesMs: [1, 2], statuses: { '200': 1, '503': 1 }, seconds: 1 }),
+      samples({ latenciesMs: [1], statuses: { '200': 1 }, connectionErrors: 3, seconds: 1 }),
+      samples({ latenciesMs: [1], statuses: { '200': 1 }, graphqlErrors: 1, seconds: 1 }),
+    ];
+    expect(failing.map((run) => noErrors('x', summarise(run)).value)).toEqual([1, 3, 1]);
+    expect(failing.map((run) => noErrors('x', summarise(run)).met)).toEqual([false, false, false]);
+    expect(noErrors('x', undefined)).toMatchObject({ value: null, met: null });
   });
 
   it('meets page-size independence only when every response of every size sent as many statements', () => {
