@@ -12,10 +12,15 @@
  *   (e) an attacker (too deep, alias floods, oversize documents and bodies) on some connections
  *       while (a) runs on the others
  *
- * In the same run, on the same data, (a) against the references: every protection off, and
- * naive loading without DataLoader; and with one and two instances behind nginx sharing Redis.
- * Prints a table; `--out FILE` also writes JSON (top-level `protectionsOnVsOff`). Everything
- * started is stopped at exit, on failure and on Ctrl-C too.
+ * In the same run, on the same data, (a) against the references, in alternating rounds: ours
+ * with every protection off, and naive loading without DataLoader; Mercurius with graphql-jit
+ * and a hand-written node:http server, the ceiling (bench/references/: the same JWT check, the
+ * same SQL statements, and `data` deep-equal to ours, checked before any load). Then (a) at 100
+ * connections (high-concurrency: no request may fail), and with one and two instances behind
+ * nginx sharing Redis. Every row has requests/s, p50/p99, the server's CPU time per request
+ * (utime + stime from /proc over the measured window ÷ requests) and peak RSS. Prints a table;
+ * `--out FILE` also writes JSON (top-level `protectionsOnVsOff`, `oursVsCeiling`,
+ * `oursVsMercuriusJit`). Everything started is stopped at exit, on failure and on Ctrl-C too.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +34,7 @@ import { type Database, openDatabase } from '../src/db/client.ts';
 import { products } from '../src/db/schema.ts';
 import { DEMO_TENANTS, SeedConflictError, seedDatabase } from '../src/db/seed.ts';
 import { readManifestFile } from '../src/persisted-operations/manifest.ts';
+import { describeDifference, firstDifference } from './compare.ts';
 import { type LoadResult, runLoad } from './load.ts';
 import {
   type BenchServer,
@@ -58,6 +64,7 @@ import {
   atMost,
   formatStatuses,
   mergeSamples,
+  noErrors,
   pageSizeIndependence,
   ratio,
   renderTable,
@@ -75,19 +82,31 @@ export const SCENARIO_GROUPS = [
   'adversarial',
   'protections-off',
   'naive',
+  'references',
+  'high-concurrency',
   'scale-out',
 ] as const;
 export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
 
 /** Groups compared against (a): they run it too, on the same server, in the same run. */
-const NEEDS_ORDERS: readonly ScenarioGroup[] = ['adversarial', 'protections-off', 'naive'];
+const NEEDS_ORDERS: readonly ScenarioGroup[] = [
+  'adversarial',
+  'protections-off',
+  'naive',
+  'references',
+];
+
+/** high-concurrency: (a) on ours with this many connections. */
+const HIGH_CONCURRENCY_CONNECTIONS = 100;
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--only GROUPS] [--reset]
 
   --quick            short runs (5 s per scenario; the whole suite in under 5 minutes)
   --out FILE         also write the results as JSON to FILE
   --only GROUPS      comma-separated, from: ${SCENARIO_GROUPS.join(', ')}
-                     (adversarial, protections-off and naive also run orders)
+                     (adversarial, protections-off, naive and references also run orders;
+                     references: Mercurius+jit and the hand-written ceiling of bench/references;
+                     high-concurrency: orders at ${HIGH_CONCURRENCY_CONNECTIONS} connections, 60 s or 10 s with --quick)
   --seconds N        seconds per scenario (default 30, or 5 with --quick)
   --connections N    concurrent connections of the legitimate load (default 10)
   --reset            with DATABASE_URL: delete its data and seed scale 100 again
@@ -112,6 +131,8 @@ export interface BenchOptions {
   rounds: number;
   /** Seconds of each round. */
   roundSeconds: number;
+  /** high-concurrency: (a) on ours with this many connections for this many seconds. */
+  highConcurrency: { connections: number; seconds: number };
 }
 
 /** A mistake on the command line: shown with the usage, exit status 2. */
@@ -174,6 +195,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
     warmupSeconds: quick ? 2 : 5,
     rounds,
     roundSeconds: Math.max(seconds / rounds, Math.min(seconds, 5)),
+    highConcurrency: { connections: HIGH_CONCURRENCY_CONNECTIONS, seconds: quick ? 10 : 60 },
   };
 }
 
@@ -215,6 +237,7 @@ export interface BenchReport {
     warmupSeconds: number;
     roundsOfOrders: number;
     secondsPerRound: number;
+    highConcurrency: { connections: number; seconds: number };
     serverEnvironment: Record<string, string>;
   };
   machine: {
@@ -231,6 +254,10 @@ export interface BenchReport {
   };
   /** Requests per second on (a), the protected server ÷ the one with every protection off. */
   protectionsOnVsOff: number | null;
+  /** Requests per second on (a), ours ÷ the hand-written ceiling (bench/references/ceiling.ts). */
+  oursVsCeiling: number | null;
+  /** Requests per second on (a), ours ÷ Mercurius with graphql-jit (bench/references/). */
+  oursVsMercuriusJit: number | null;
   scenarios: Record<string, ScenarioResult>;
   ratios: Record<string, number | null>;
   scaleOut: {
@@ -375,6 +402,48 @@ async function probe(
 }
 
 const answered = (body: string) => body.includes('"data"') && !body.includes('"errors"');
+
+/** The `data` a server answers to `request`; fails unless it is a 200 without errors. */
+async function dataOf(server: BenchServer, request: BenchRequest): Promise<unknown> {
+  const response = await fetch(`${server.url}${request.path ?? '/graphql'}`, {
+    method: request.method ?? 'POST',
+    headers: request.headers as Record<string, string>,
+    body: request.body as string,
+  });
+  const text = await response.text();
+  let body: { data?: unknown; errors?: unknown } | undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (response.status !== 200 || body?.data == null || body.errors !== undefined) {
+    throw new Error(
+      `OrderList on ${server.name}: expected HTTP 200 with data and no errors, got ${response.status}: ${text.slice(0, 500)}`,
+    );
+  }
+  return body.data;
+}
+
+/**
+ * Fails unless every server answers `request` with the `data` ours answers: a server that
+ * answers something else does other work, and its numbers would compare nothing.
+ */
+async function requireSameData(
+  ours: BenchServer,
+  others: readonly BenchServer[],
+  request: BenchRequest,
+): Promise<void> {
+  const expected = await dataOf(ours, request);
+  for (const server of others) {
+    const difference = firstDifference(expected, await dataOf(server, request));
+    if (difference) {
+      throw new Error(
+        `${server.name} does not answer OrderList with ours' data; first difference at ${describeDifference(difference, ours.name, server.name)}`,
+      );
+    }
+  }
+}
 const noUserErrors = (body: string) => answered(body) && body.includes('"userErrors":[]');
 
 async function warmAndMeasure(
@@ -392,6 +461,13 @@ async function warmAndMeasure(
     requests,
     pids: servers.map((server) => server.pid),
   });
+}
+
+/** The CPU seconds the servers used over the measured windows of `results`, summed. */
+function cpuOf(results: readonly LoadResult[]): number | null {
+  const seconds = results.map((result) => Object.values(result.cpuSeconds));
+  if (seconds.length === 0 || seconds.some((values) => values.length === 0)) return null;
+  return seconds.flat().reduce((sum, value) => sum + value, 0);
 }
 
 function peakOf(results: readonly LoadResult[]): number | null {
@@ -458,11 +534,22 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
   const needsOurs = [...groups].some((group) => group !== 'scale-out');
   const start = (name: string, flags: string[] = [], extraEnv: Record<string, string> = {}) =>
     startBenchServer({ name, env: { ...env, ...extraEnv }, flags, logDir: workDir, teardown });
+  // The references read the same environment: the same database, pool size and signing key.
+  const startReference = (name: string) =>
+    startBenchServer({
+      name,
+      env,
+      script: `bench/references/${name}.ts`,
+      logDir: workDir,
+      teardown,
+    });
   log('starting the servers…');
-  const [ours, off, naive] = await Promise.all([
+  const [ours, off, naive, mercuriusJit, ceiling] = await Promise.all([
     needsOurs ? start('ours') : undefined,
     groups.has('protections-off') ? start('protections-off', ['--protections', 'off']) : undefined,
     groups.has('naive') ? start('naive', ['--naive']) : undefined,
+    groups.has('references') ? startReference('mercurius-jit') : undefined,
+    groups.has('references') ? startReference('ceiling') : undefined,
   ]);
 
   const scenarios: Record<string, ScenarioResult> = {};
@@ -476,8 +563,17 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       { key: 'orderList', server: ours, title: '(a) OrderList, persisted' },
       ...(off ? [{ key: 'orderListProtectionsOff', server: off, title: '(a) reference' }] : []),
       ...(naive ? [{ key: 'orderListNaive', server: naive, title: '(a) reference' }] : []),
+      ...(mercuriusJit
+        ? [{ key: 'orderListMercuriusJit', server: mercuriusJit, title: '(a) reference' }]
+        : []),
+      ...(ceiling ? [{ key: 'orderListCeiling', server: ceiling, title: '(a) reference' }] : []),
     ];
     const rounds = new Map<string, LoadResult[]>(compared.map(({ key }) => [key, []]));
+    await requireSameData(
+      ours,
+      compared.filter(({ server }) => server !== ours).map(({ server }) => server),
+      firstRequestOf(requests),
+    );
     for (const { server } of compared) {
       await probe(server.url, firstRequestOf(requests), {
         status: 200,
@@ -505,9 +601,39 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
         title,
         server: server.name,
         load: `OrderList by documentId as acme/alice, ${users}, ${options.rounds} rounds`,
-        summary: summarise(mergeSamples(results.map((result) => result.samples)), peakOf(results)),
+        summary: summarise(
+          mergeSamples(results.map((result) => result.samples)),
+          peakOf(results),
+          cpuOf(results),
+        ),
       };
     }
+  }
+
+  // (a) with many more clients than the pool has connections: they must queue, not fail.
+  if (ours && groups.has('high-concurrency')) {
+    const requests = orderListRequests(alice, operations.OrderList);
+    const { connections: many, seconds } = options.highConcurrency;
+    await probe(ours.url, firstRequestOf(requests), {
+      status: 200,
+      body: answered,
+      what: 'OrderList on ours',
+    });
+    log(`(a) OrderList at ${many} connections…`);
+    await runLoad({ url: ours.url, connections: many, seconds: options.warmupSeconds, requests });
+    const result = await runLoad({
+      url: ours.url,
+      connections: many,
+      seconds,
+      requests,
+      pids: [ours.pid],
+    });
+    scenarios.highConcurrency = {
+      title: `(a) OrderList, ${many} connections`,
+      server: ours.name,
+      load: `OrderList by documentId as acme/alice, ${many} connections, ${seconds} s`,
+      summary: summarise(result.samples, peakOf([result]), cpuOf([result])),
+    };
   }
 
   const single = async (
@@ -525,7 +651,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       title,
       server: ours.name,
       load: `${load}, ${users}`,
-      summary: summarise(result.samples, peakOf([result])),
+      summary: summarise(result.samples, peakOf([result]), cpuOf([result])),
     };
   };
 
@@ -608,7 +734,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       title: '(e) OrderList under attack',
       server: ours.name,
       load: `OrderList by documentId as acme/alice, ${users}, beside the attacker`,
-      summary: summarise(legitimate.samples, peakOf([legitimate])),
+      summary: summarise(legitimate.samples, peakOf([legitimate]), cpuOf([legitimate])),
     };
     scenarios.adversarialAttacker = {
       title: '(e) the attacker',
@@ -671,7 +797,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
           title: `(a) OrderList, ${upstreams.length} instance${upstreams.length > 1 ? 's' : ''}`,
           server: `nginx → ${upstreams.map((server) => server.name).join(' + ')}`,
           load: `OrderList by documentId as acme/alice, ${users}, Redis shared`,
-          summary: summarise(result.samples, summedPeakOf(result)),
+          summary: summarise(result.samples, summedPeakOf(result), cpuOf([result])),
         };
         stopNginx();
       }
@@ -685,7 +811,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
         title: '(a) OrderList, 1 instance',
         server: first.name,
         load: `OrderList by documentId as acme/alice, ${users}, Redis shared`,
-        summary: summarise(alone.samples, summedPeakOf(alone)),
+        summary: summarise(alone.samples, summedPeakOf(alone), cpuOf([alone])),
       };
       const half = Math.max(1, Math.floor(connections / 2));
       const both = await Promise.all(
@@ -703,6 +829,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
             { concurrent: true },
           ),
           both.reduce((sum, result) => sum + (summedPeakOf(result) ?? 0), 0) || null,
+          cpuOf(both),
         ),
       };
     }
@@ -717,6 +844,12 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
     scenarios.adversarialLegitimate?.summary.latencyMs.p99,
     orderList?.latencyMs.p99,
   );
+  const mercurius = scenarios.orderListMercuriusJit?.summary;
+  const handWritten = scenarios.orderListCeiling?.summary;
+  const oursVsCeiling = ratio(rps(orderList), rps(handWritten));
+  const oursVsMercuriusJit = ratio(rps(orderList), rps(mercurius));
+  const p99VsMercuriusJit = ratio(orderList?.latencyMs.p99, mercurius?.latencyMs.p99);
+  const peakRssVsMercuriusJit = ratio(orderList?.peakRssMb, mercurius?.peakRssMb);
   const ratios: Record<string, number | null> = {
     protectionsOnVsOff,
     protectionsOnVsOffP99: ratio(
@@ -729,6 +862,14 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       scenarios.orderListNaive?.summary.sqlStatementsPerRequest?.mean,
     ),
     adversarialP99VsQuiet: adversarialP99,
+    oursVsCeiling,
+    oursVsMercuriusJit,
+    p99VsCeiling: ratio(orderList?.latencyMs.p99, handWritten?.latencyMs.p99),
+    p99VsMercuriusJit,
+    cpuPerRequestVsCeiling: ratio(orderList?.cpuMsPerRequest, handWritten?.cpuMsPerRequest),
+    cpuPerRequestVsMercuriusJit: ratio(orderList?.cpuMsPerRequest, mercurius?.cpuMsPerRequest),
+    peakRssVsCeiling: ratio(orderList?.peakRssMb, handWritten?.peakRssMb),
+    peakRssVsMercuriusJit,
     twoInstancesVsOne: ratio(
       rps(scaleOut?.instances.instances2?.summary),
       rps(scaleOut?.instances.instances1?.summary),
@@ -742,6 +883,20 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
         : [],
     ),
     atMost('adversarialP99VsQuiet', adversarialP99, 2, ' (p99 of (a) under attack ÷ quiet)'),
+    atLeast('oursVsCeiling', oursVsCeiling, 0.6, ' (requests/s on (a), ours ÷ hand-written)'),
+    atLeast('oursVsMercuriusJit', oursVsMercuriusJit, 1, ' (requests/s on (a), ours ÷ Mercurius)'),
+    atMost('p99VsMercuriusJit', p99VsMercuriusJit, 1.5, ' (p99 on (a), ours ÷ Mercurius)'),
+    atMost(
+      'peakRssVsMercuriusJit',
+      peakRssVsMercuriusJit,
+      1.25,
+      ' (peak RSS on (a), ours ÷ Mercurius)',
+    ),
+    noErrors(
+      'highConcurrencyFailures',
+      scenarios.highConcurrency?.summary,
+      ` ((a) at ${options.highConcurrency.connections} connections)`,
+    ),
   ];
 
   const cpus = os.cpus().length;
@@ -760,6 +915,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       warmupSeconds: options.warmupSeconds,
       roundsOfOrders: options.rounds,
       secondsPerRound: options.roundSeconds,
+      highConcurrency: options.highConcurrency,
       serverEnvironment: Object.fromEntries(
         Object.entries(env).filter(([name]) => !['DATABASE_URL', 'DATA_DIR'].includes(name)),
       ),
@@ -776,6 +932,8 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       loadAverageAtStart: Math.round(loadAverageAtStart * 100) / 100,
     },
     protectionsOnVsOff,
+    oursVsCeiling,
+    oursVsMercuriusJit,
     scenarios,
     ratios,
     scaleOut,
@@ -800,6 +958,7 @@ export function formatReport(report: BenchReport): string {
       summary.requestsPerSecond,
       summary.latencyMs.p50,
       summary.latencyMs.p99,
+      summary.cpuMsPerRequest ?? dash,
       sql === null ? dash : sql.min === sql.max ? sql.min : `${sql.min}–${sql.max}`,
       summary.non2xx,
       summary.peakRssMb ?? dash,
@@ -822,6 +981,7 @@ export function formatReport(report: BenchReport): string {
         'req/s',
         'p50 ms',
         'p99 ms',
+        'CPU ms/req',
         'SQL/req',
         'non-2xx',
         'RSS MB',

@@ -9,7 +9,7 @@ import {
 import { emptySamples, summarise } from '../../bench/summary.ts';
 
 describe('parseBenchArgs', () => {
-  it('runs every scenario for 30 s, (a) in 3 rounds of 10 s, by default', () => {
+  it('runs every scenario for 30 s, (a) in 3 rounds of 10 s, 100 connections for 60 s, by default', () => {
     expect(parseBenchArgs([])).toEqual({
       quick: false,
       out: null,
@@ -20,10 +20,11 @@ describe('parseBenchArgs', () => {
       warmupSeconds: 5,
       rounds: 3,
       roundSeconds: 10,
+      highConcurrency: { connections: 100, seconds: 60 },
     });
   });
 
-  it('--quick shortens every run: 5 s scenarios, 2 rounds of 5 s', () => {
+  it('--quick shortens every run: 5 s scenarios, 2 rounds of 5 s, 100 connections for 10 s', () => {
     expect(parseBenchArgs(['--quick', '--out', '/tmp/bench.json'])).toEqual({
       quick: true,
       out: '/tmp/bench.json',
@@ -34,6 +35,7 @@ describe('parseBenchArgs', () => {
       warmupSeconds: 2,
       rounds: 2,
       roundSeconds: 5,
+      highConcurrency: { connections: 100, seconds: 10 },
     });
   });
 
@@ -45,6 +47,26 @@ describe('parseBenchArgs', () => {
       new Set(['protections-off', 'orders']),
     );
     expect(parseBenchArgs(['--only', 'scale-out'])?.groups).toEqual(new Set(['scale-out']));
+  });
+
+  it('runs the references and high-concurrency by default, --quick too', () => {
+    for (const argv of [[], ['--quick']]) {
+      const groups = parseBenchArgs(argv)?.groups;
+      expect(groups?.has('references')).toBe(true);
+      expect(groups?.has('high-concurrency')).toBe(true);
+    }
+  });
+
+  it('--only references runs (a) beside them; high-concurrency runs alone', () => {
+    expect(parseBenchArgs(['--only', 'references'])?.groups).toEqual(
+      new Set(['references', 'orders']),
+    );
+    expect(parseBenchArgs(['--only', 'high-concurrency'])?.groups).toEqual(
+      new Set(['high-concurrency']),
+    );
+    expect(parseBenchArgs(['--quick', '--only', 'naive,references'])?.groups).toEqual(
+      new Set(['naive', 'references', 'orders']),
+    );
   });
 
   it('takes --seconds, --connections and --reset', () => {
@@ -85,6 +107,7 @@ describe('formatReport', () => {
         seconds: 1,
       },
       300 * 1024,
+      0.001,
     ),
   };
   const report: BenchReport = {
@@ -96,6 +119,7 @@ describe('formatReport', () => {
       warmupSeconds: 2,
       roundsOfOrders: 2,
       secondsPerRound: 5,
+      highConcurrency: { connections: 100, seconds: 10 },
       serverEnvironment: {},
     },
     machine: {
@@ -110,10 +134,18 @@ describe('formatReport', () => {
       loadAverageAtStart: 0.1,
     },
     protectionsOnVsOff: 0.97,
+    oursVsCeiling: 0.5,
+    oursVsMercuriusJit: null,
     scenarios: {
       orderList: { title: '(a) OrderList', server: 'ours', load: '', summary },
+      orderListCeiling: {
+        title: '(a) reference',
+        server: 'ceiling',
+        load: '',
+        summary: { ...summary, requestsPerSecond: 4, peakRssMb: null, cpuMsPerRequest: 0.25 },
+      },
     },
-    ratios: { protectionsOnVsOff: 0.97, throughputVsNaive: null },
+    ratios: { protectionsOnVsOff: 0.97, throughputVsNaive: null, oursVsCeiling: 0.5 },
     scaleOut: null,
     targets: [
       { name: 'protectionsOnVsOff', target: '≥ 0.95', value: 0.97, met: true },
@@ -129,13 +161,15 @@ describe('formatReport', () => {
         'Orders API benchmark (quick), 2026-01-01T00:00:00.000Z',
         '2 × Test CPU, 4 GB, Linux, Node v20.0.0, PostgreSQL 15.0, load average 0.1 at start',
         '',
-        'scenario       server  req/s  p50 ms  p99 ms  SQL/req  non-2xx  RSS MB  statuses',
-        '-------------  ------  -----  ------  ------  -------  -------  ------  --------',
-        '(a) OrderList  ours        2      10      20        5        0     300  200×2',
+        'scenario       server   req/s  p50 ms  p99 ms  CPU ms/req  SQL/req  non-2xx  RSS MB  statuses',
+        '-------------  -------  -----  ------  ------  ----------  -------  -------  ------  --------',
+        '(a) OrderList  ours         2      10      20         0.5        5        0     300  200×2',
+        '(a) reference  ceiling      4      10      20        0.25        5        0       –  200×2',
         '',
         'Ratios (ours ÷ reference):',
         '  protectionsOnVsOff: 0.97',
         '  throughputVsNaive: –',
+        '  oursVsCeiling: 0.5',
         '',
         'Targets:',
         '  met     protectionsOnVsOff ≥ 0.95: 0.97',
