@@ -105,8 +105,9 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--only GRO
   --out FILE         also write the results as JSON to FILE
   --only GROUPS      comma-separated, from: ${SCENARIO_GROUPS.join(', ')}
                      (adversarial, protections-off, naive and references also run orders;
-                     references: Mercurius+jit and the hand-written ceiling of bench/references;
-                     high-concurrency: orders at ${HIGH_CONCURRENCY_CONNECTIONS} connections, 60 s or 10 s with --quick)
+                     references: Mercurius+jit and the hand-written ceiling, bench/references;
+                     high-concurrency: orders at ${HIGH_CONCURRENCY_CONNECTIONS} connections for 60 s,
+                     10 s with --quick)
   --seconds N        seconds per scenario (default 30, or 5 with --quick)
   --connections N    concurrent connections of the legitimate load (default 10)
   --reset            with DATABASE_URL: delete its data and seed scale 100 again
