@@ -41,6 +41,16 @@ export type AuthDirectiveArgs = {
 /** What the scope-auth loader `auth` evaluates: a rule and, when it allows self, the owner. */
 export interface AuthCheck extends AuthRule {
   readonly ownerId?: string;
+  /**
+   * The rule as a string, made once per declaration: scope-auth caches each check's result per
+   * request under `cacheKeyOf(check)`, which runs for every field of every object.
+   */
+  readonly ruleKey: string;
+}
+
+/** Equal checks (the same rule, the same owner) share one key, and so one result per request. */
+export function cacheKeyOf(check: AuthCheck): string {
+  return check.ownerId === undefined ? check.ruleKey : `${check.ruleKey}:${check.ownerId}`;
 }
 
 /** The decision itself: the one place where a rule meets a viewer. */
@@ -87,9 +97,10 @@ export function auth<Parent = unknown, Directives extends object = object>(
     ...(declaration.self && { allowSelf: true }),
   };
   const { self } = declaration;
+  const check: AuthCheck = { ...rule, ruleKey: JSON.stringify(rule) };
   const authScopes: AuthScopes<Parent> = self
-    ? (parent: Parent) => ({ auth: { ...rule, ownerId: self(parent) } })
-    : { auth: rule };
+    ? (parent: Parent) => ({ auth: { ...check, ownerId: self(parent) } })
+    : { auth: check };
   declared.set(authScopes, args);
   return { authScopes, directives: { ...(directives as Directives), auth: args } };
 }

@@ -11,7 +11,7 @@ import DirectivesPlugin from '@pothos/plugin-directives';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver } from 'graphql-scalars';
-import { type AuthCheck, type AuthDirectiveArgs, allows } from '../auth/rules.ts';
+import { type AuthCheck, type AuthDirectiveArgs, allows, cacheKeyOf } from '../auth/rules.ts';
 import type { ExecutionContext } from '../context.ts';
 import { apiError, badUserInput, ErrorCode } from '../errors.ts';
 import { parseId } from '../ids.ts';
@@ -71,7 +71,7 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({ auth: (check) => allows(ctx.viewer, check, check.ownerId) }),
     // Checks are plain data (a rule and maybe an owner id): equal checks share one result per
     // request instead of being cached by object identity.
-    cacheKey: (check) => JSON.stringify(check),
+    cacheKey: (check) => cacheKeyOf(check as AuthCheck),
     // Anonymous callers are told to authenticate; authenticated ones that lack a scope are
     // forbidden. Either way the rest of the response is still returned.
     unauthorizedError: (_parent, ctx, _info, result) =>
