@@ -4,10 +4,12 @@
  * jwtVerify options (algorithm, issuer, audience, clock tolerance, required claims), the same
  * checks jose leaves to the caller (`iat` not in the future, `exp - iat` within the maximum
  * lifetime) and the same claims turned into a viewer (`sub` a user id, `tid` a tenant id, a
- * known `role`, the role's scopes narrowed by `scope`).
+ * known `role`, the role's scopes narrowed by `scope`), and the same memory of verified tokens
+ * (by their text, for up to a minute, until expiry), so that all servers do equal work.
  */
 import { readFile } from 'node:fs/promises';
 import { base64url, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { effectiveScopes, type Scope } from '../../src/auth/viewer.ts';
 import type { ReferenceSettings } from './settings.ts';
 
@@ -49,11 +51,25 @@ export async function createTokenCheck(settings: ReferenceSettings): Promise<Ver
     clockTolerance: settings.clockToleranceSeconds,
     requiredClaims: ['exp', 'iat', 'sub', 'iss', 'aud'],
   };
+  const verified = new LRUCache<string, { viewer: ReferenceViewer; expiresAt: number }>({
+    max: 10_000,
+    ttl: 60_000,
+  });
   return async (header) => {
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
     if (!token || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
       throw new Unauthenticated();
     }
+    const known = verified.get(token);
+    if (known && Date.now() / 1000 < known.expiresAt + settings.clockToleranceSeconds) {
+      return known.viewer;
+    }
+    const { viewer, expiresAt } = await verify(token);
+    verified.set(token, { viewer, expiresAt });
+    return viewer;
+  };
+
+  async function verify(token: string): Promise<{ viewer: ReferenceViewer; expiresAt: number }> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, key, options));
@@ -80,13 +96,14 @@ export async function createTokenCheck(settings: ReferenceSettings): Promise<Ver
     }
     const viewerRole = role as ReferenceViewer['role'];
     const requested = scope === undefined ? undefined : scope.split(/\s+/).filter(Boolean);
-    return {
+    const viewer: ReferenceViewer = {
       userId: sub,
       tenantId: tid,
       role: viewerRole,
       scopes: effectiveScopes(viewerRole, requested),
     };
-  };
+    return { viewer, expiresAt: exp };
+  }
 }
 
 /**
