@@ -2,7 +2,8 @@
  * Execution timeout: an operation that runs longer than `timeoutMs` stops and fails with
  * TIMEOUT, HTTP 504. One whose client hangs up (the request's own signal aborts) stops too.
  * Once the operation must stop, no new resolver starts: every resolver of the schema it
- * executes against first runs the operation's check.
+ * executes against first runs the operation's check (fields that only read a property of their
+ * parent, graphql-js's default resolver, have nothing to check).
  *
  * Why a check before each resolver and not Yoga's own mechanism (an AbortSignal handed to the
  * executor, what useExecutionCancellation does): given a signal, the executor races every
@@ -94,8 +95,11 @@ function guardedSchemaOf(schema: GraphQLSchema): GraphQLSchema {
   if (!guarded) {
     guarded = mapSchema(schema, {
       [MapperKind.OBJECT_FIELD]: (field) => {
-        const resolve: GraphQLFieldResolver<unknown, unknown> =
-          field.resolve ?? defaultFieldResolver;
+        // A field without a resolver of its own is a property read: nothing to stop, and left
+        // unwrapped the compiled executor (plugins/compiled-execution.ts) reads it inline
+        // instead of calling a function with resolve info for it.
+        if (field.resolve === undefined || field.resolve === defaultFieldResolver) return field;
+        const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve;
         return {
           ...field,
           resolve: (source, args, context, info) => {
