@@ -25,14 +25,31 @@ import { startTracing } from './observability/tracing.ts';
 import { ManifestError } from './persisted-operations/manifest.ts';
 import { openPersistedOperationRegistry } from './persisted-operations/registry.ts';
 import { poolMaxOf } from './plugins/index.ts';
-import { openRedis } from './redis.ts';
 import { schema } from './schema/index.ts';
 import { runPrimary } from './workers.ts';
 
 const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
 const IDEMPOTENCY_EXPIRY_BATCH_SIZE = 1_000;
 
+/**
+ * When each step of start-up ended, in milliseconds since the process started: the "Orders API
+ * ready" log line carries them, so that a slow start says where its time went
+ * (scripts/measure-startup.ts prints them; docs/performance-startup.md). `modules` is all that
+ * happens before main() runs: Node's own start and loading the code.
+ */
+function startupSteps() {
+  const steps: Record<string, number> = {};
+  return {
+    steps,
+    done(step: string) {
+      steps[step] = Math.round(performance.now());
+    },
+  };
+}
+
 async function main() {
+  const startup = startupSteps();
+  startup.done('modules');
   let config: Config;
   try {
     config = loadConfig();
@@ -43,15 +60,18 @@ async function main() {
   }
   const logger = createLogger(config);
   const started = performance.now();
+  startup.done('config');
   if (config.workers > 1 && cluster.isPrimary) {
-    await startPrimary(config, logger, started);
+    await startPrimary(config, logger, started, startup);
     return;
   }
 
   const database = await openDatabase(config.database);
+  startup.done('database');
   logCircuitTransitions(database.circuit, logger);
   // A worker's primary has migrated already (config refuses WORKERS>1 on PGlite: no seed).
   if (!cluster.isWorker) await database.migrate();
+  startup.done('migrate');
   if (
     config.database.kind === 'pglite' &&
     config.database.seedDemoData &&
@@ -60,8 +80,10 @@ async function main() {
     const summary = await seedDatabase(database.db, { scale: 1 });
     logger.info(summary, 'seeded the demo data into the embedded database');
   }
+  startup.done('seed');
 
   const verifier = await createTokenVerifier(config.auth, { logger });
+  startup.done('auth');
   const persistedOperations = await openPersistedOperationRegistry(
     schema,
     config,
@@ -72,8 +94,13 @@ async function main() {
     console.error(error.message);
     process.exit(1);
   });
-  const redis = config.redis ? openRedis(config.redis, logger) : undefined;
+  startup.done('persistedOperations');
+  // ioredis is loaded only when REDIS_URL asks for it.
+  const redis = config.redis
+    ? (await import('./redis.ts')).openRedis(config.redis, logger)
+    : undefined;
   const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
+  startup.done('tokens');
   // One registry for the app's plugins and the METRICS_PORT listener (and process metrics).
   const metrics = config.metrics
     ? createMetrics({ poolMax: poolMaxOf(config), processMetrics: true })
@@ -97,6 +124,7 @@ async function main() {
     tracing,
     graphiqlAuthorization: demoTokens[0] ? `Bearer ${demoTokens[0].token}` : undefined,
   });
+  startup.done('app');
 
   // Expired idempotency keys go in batches, every minute; the timer is unref'd.
   const stopExpiry = startIdempotencyKeyExpiry({
@@ -121,6 +149,7 @@ async function main() {
     },
   });
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  startup.done('listen');
   const metricsListen = config.metrics?.listen;
   const metricsServer =
     metrics && metricsListen && !cluster.isWorker
@@ -137,6 +166,7 @@ async function main() {
       database: database.kind,
       metricsPort: metricsServer?.port,
       startupMs: Math.round(performance.now() - started),
+      startupSteps: startup.steps,
     },
     'Orders API ready',
   );
@@ -145,19 +175,28 @@ async function main() {
 }
 
 /** WORKERS>1: migrate once, fork the workers, print the banner when they all listen. */
-async function startPrimary(config: Config, logger: Logger, started: number) {
+async function startPrimary(
+  config: Config,
+  logger: Logger,
+  started: number,
+  startup: ReturnType<typeof startupSteps>,
+) {
   const database = await openDatabase(config.database);
+  startup.done('database');
   try {
     await database.migrate();
   } finally {
     await database.close();
   }
+  startup.done('migrate');
   const demoTokens = config.auth.keys.kind === 'devKey' ? await mintDemoTokens(config) : [];
+  startup.done('tokens');
   await runPrimary({
     workers: config.workers,
     logger,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   });
+  startup.done('workersListen');
   // The workers' metrics, summed (config requires METRICS_PORT for metrics with workers).
   const metricsListen = config.metrics?.listen;
   if (metricsListen) {
@@ -169,7 +208,12 @@ async function startPrimary(config: Config, logger: Logger, started: number) {
   }
   const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}/graphql`;
   logger.info(
-    { url, workers: config.workers, startupMs: Math.round(performance.now() - started) },
+    {
+      url,
+      workers: config.workers,
+      startupMs: Math.round(performance.now() - started),
+      startupSteps: startup.steps,
+    },
     'Orders API ready',
   );
   printBanner(config, url, demoTokens);
