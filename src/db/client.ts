@@ -16,6 +16,7 @@ import {
   createDatabaseCircuit,
   type DatabaseCircuit,
 } from './circuit-breaker.ts';
+import { createFromPgliteTemplate } from './pglite-template.ts';
 import { tenants } from './schema.ts';
 import { observePglite, observePostgres, type StatementObserver } from './statement-observer.ts';
 
@@ -74,6 +75,18 @@ export function openMemoryDatabase(): Promise<Database> {
 }
 
 /**
+ * PostgreSQL's default of 128 MB of shared buffers, which PGlite keeps, is memory that PostgreSQL
+ * sets up at every start, and in WebAssembly that is slow: opening an existing database took
+ * 0.85 s with 128 MB and 0.5 s with 16 MB (measured; docs/performance-startup.md). The demo
+ * data is about 1 MB and pages that miss the buffers come from the operating system's file
+ * cache: queries ran as fast with 16 MB.
+ */
+const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
+
+/**
+ * A new DATA_DIR starts as a copy of a template cluster rather than from initdb
+ * (db/pglite-template.ts).
+ *
  * No `statement_timeout` here: PGlite runs PostgreSQL single-threaded inside WebAssembly,
  * without the timer signal that cancels a running statement, so the setting is accepted and
  * ignored (a `pg_sleep(0.5)` under a 50 ms timeout completes). The execution timeout
@@ -87,7 +100,10 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
-  const client = await PGlite.create(dataDir);
+  if (dataDir !== undefined) await createFromPgliteTemplate(dataDir);
+  const client = await PGlite.create(dataDir, {
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
+  });
   const db = drizzlePglite(client) as unknown as Db;
   return {
     kind: 'pglite',
