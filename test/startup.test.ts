@@ -1,8 +1,11 @@
 /**
- * `npm start` as a user runs it: a real process on a real port, with the embedded database in
- * a temporary DATA_DIR. First start seeds and prints the demo tokens; SIGTERM exits cleanly;
+ * `npm start` as a user runs it: package.json's start command (the server's build in dist/,
+ * rebuilt when stale), a real process on a real port, with the embedded database in a
+ * temporary DATA_DIR. First start seeds and prints the demo tokens; SIGTERM exits cleanly;
  * a second start on the same DATA_DIR keeps the data and the signing key.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +18,7 @@ import {
   killServers,
   type ServerProcess as Server,
   STARTUP_TIMEOUT_MS,
-  startServer,
+  startServer as startServerWith,
 } from './helpers/server-process.ts';
 
 const WHO_AM_I = /* GraphQL */ `
@@ -44,11 +47,25 @@ const DEMO_USERS = DEMO_TENANTS.flatMap((tenant) =>
   tenant.users.map((user) => ({ name: `${tenant.slug}/${user.username}`, role: user.role })),
 );
 
+/** `npm start`'s Node arguments, from package.json, run with this test's Node (20 or 24). */
+const START_ARGS = (() => {
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [command, ...args] = scripts.start.split(' ');
+  if (command !== 'node') throw new Error(`npm start runs ${command}, not node: update this test`);
+  return args;
+})();
+
+const startServer = (env: Record<string, string>) => startServerWith(env, START_ARGS);
+
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'orders-startup-'));
-});
+  // Rebuilt now if stale, so that no start below says "Rebuilding the server" on stderr.
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'ignore' });
+}, 60_000);
 
 afterAll(async () => {
   killServers();

@@ -1,6 +1,7 @@
 /**
- * The real server as a child process (`node --import tsx src/main.ts`), for the tests of what
- * only a process has: signals, exit codes, worker processes, a database going away under it.
+ * The real server as a child process (`node --import tsx src/main.ts`, or `npm start`'s build),
+ * for the tests of what only a process has: signals, exit codes, worker processes, a database
+ * going away under it.
  * Logs are JSON lines (NODE_ENV=test, LOG_LEVEL=info unless a test says otherwise).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -47,12 +48,18 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+/** Node's arguments for the server: the sources through tsx unless a test says otherwise. */
+const SOURCE_ARGS = ['--import', 'tsx', 'src/main.ts'];
+
+export async function startServer(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = SOURCE_ARGS,
+): Promise<ServerProcess> {
   const port = await freePort();
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !INHERITED_CONFIG.test(name)),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: repoRoot,
     env: {
       ...inherited,
