@@ -34,6 +34,7 @@ import { type Database, openDatabase } from '../src/db/client.ts';
 import { products } from '../src/db/schema.ts';
 import { DEMO_TENANTS, SeedConflictError, seedDatabase } from '../src/db/seed.ts';
 import { readManifestFile } from '../src/persisted-operations/manifest.ts';
+import { buildBenchServers } from './build.ts';
 import { describeDifference, firstDifference } from './compare.ts';
 import { type LoadResult, runLoad } from './load.ts';
 import {
@@ -268,6 +269,9 @@ export interface BenchReport {
   targets: Target[];
   notes: string[];
 }
+
+const OUR_SERVER = 'bench/server.ts';
+const REFERENCE_SERVERS = ['mercurius-jit', 'ceiling'] as const;
 
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
@@ -531,16 +535,30 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
     CreateOrder: persistedOperation(manifest, 'CreateOrder'),
   };
 
-  // 3. The servers: ours, and the references when asked for, started side by side.
+  // 3. The servers: ours, and the references when asked for, started side by side, each from
+  //    a bundle built as npm start builds ours (bench/build.ts).
   const needsOurs = [...groups].some((group) => group !== 'scale-out');
+  log('building the servers…');
+  const { outdir: buildDir, files: built } = await buildBenchServers([
+    OUR_SERVER,
+    ...REFERENCE_SERVERS.map((name) => `bench/references/${name}.ts`),
+  ]);
+  teardown.add('server builds', () => rm(buildDir, { recursive: true, force: true }));
   const start = (name: string, flags: string[] = [], extraEnv: Record<string, string> = {}) =>
-    startBenchServer({ name, env: { ...env, ...extraEnv }, flags, logDir: workDir, teardown });
+    startBenchServer({
+      name,
+      env: { ...env, ...extraEnv },
+      flags,
+      script: built[OUR_SERVER],
+      logDir: workDir,
+      teardown,
+    });
   // The references read the same environment: the same database, pool size and signing key.
-  const startReference = (name: string) =>
+  const startReference = (name: (typeof REFERENCE_SERVERS)[number]) =>
     startBenchServer({
       name,
       env,
-      script: `bench/references/${name}.ts`,
+      script: built[`bench/references/${name}.ts`],
       logDir: workDir,
       teardown,
     });

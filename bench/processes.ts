@@ -162,15 +162,16 @@ export async function startBenchServer(options: {
   teardown: Teardown;
 }): Promise<BenchServer> {
   const port = await freePort();
+  const script = options.script ?? 'bench/server.ts';
   const logFile = path.join(options.logDir, `${options.name}.log`);
   const log = openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
     [
       ...(options.nodeFlags ?? []),
-      '--import',
-      'tsx',
-      options.script ?? 'bench/server.ts',
+      // TypeScript through tsx's loader; a built server (JavaScript) as it is.
+      ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []),
+      script,
       ...(options.flags ?? []),
     ],
     {

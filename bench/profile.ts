@@ -24,6 +24,7 @@ const { values, positionals } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'node-flag': { type: 'string', multiple: true, default: [] },
     query: { type: 'string' },
+    script: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -77,6 +78,7 @@ try {
     name: 'profiled',
     env,
     flags: positionals,
+    ...(values.script ? { script: values.script } : {}),
     nodeFlags: [
       ...(values['node-flag'] ?? []),
       ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`] : []),

@@ -42,7 +42,13 @@ const BUILD_INPUTS = [
  * files next to its own modules, pino starts its transports (pino-pretty) as worker threads by
  * file name, and OpenTelemetry and ioredis are loaded only when configured (tracing, REDIS_URL).
  */
-const EXTERNAL = ['@electric-sql/pglite', 'pino', 'pino-pretty', '@opentelemetry/*', 'ioredis'];
+export const EXTERNAL = [
+  '@electric-sql/pglite',
+  'pino',
+  'pino-pretty',
+  '@opentelemetry/*',
+  'ioredis',
+];
 
 /**
  * @typedef {{ build: string; entries: Record<string, string>; inputs: Record<string, [number, number]> }} BuildManifest
@@ -84,11 +90,11 @@ function isCurrent(manifest) {
  * original URL instead, so paths computed from it (db/client.ts's drizzle/ folder, the CLI
  * modules' "am I the entry point?" checks) mean what they mean when run from src/.
  */
-const sourceUrls = {
+export const sourceUrls = {
   name: 'source-import-meta-url',
   /** @param {import('esbuild').PluginBuild} build */
   setup(build) {
-    build.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+    build.onLoad({ filter: /[\\/](src|bench)[\\/].*\.ts$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
       const url = JSON.stringify(pathToFileURL(args.path).href);
       return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
@@ -97,8 +103,17 @@ const sourceUrls = {
 };
 
 /** Builds dist/ now, whatever its state. Resolves to the new build's manifest. */
+/** Bundled CommonJS packages call `require` for Node's built-in modules. */
+export const REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/** esbuild, from tsx, which depends on it. */
+export function loadEsbuild() {
+  return createRequire(createRequire(import.meta.url).resolve('tsx'))('esbuild');
+}
+
 export async function buildServer() {
-  const esbuild = createRequire(createRequire(import.meta.url).resolve('tsx'))('esbuild');
+  const esbuild = loadEsbuild();
   const build = `server-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const outdir = path.join(dist, build);
   await mkdir(outdir, { recursive: true });
@@ -118,10 +133,7 @@ export async function buildServer() {
       logLevel: 'error',
       plugins: [sourceUrls],
       chunkNames: 'chunks/[name]-[hash]',
-      // Bundled CommonJS packages call `require` for Node's built-in modules.
-      banner: {
-        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-      },
+      banner: { js: REQUIRE_BANNER },
     })
     .catch((error) => {
       rmSync(outdir, { recursive: true, force: true });
