@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 // @ts-expect-error: plain JavaScript without type declarations (it runs before any compiler).
-import { EXTERNAL, loadEsbuild, REQUIRE_BANNER, sourceUrls } from '../scripts/build.mjs';
+import { bundleOptions, loadEsbuild } from '../scripts/build.mjs';
 import { REPO_ROOT } from './processes.ts';
 
 /**
@@ -26,20 +26,8 @@ export async function buildBenchServers(
     scripts.map((script) => [script.replace(/\.ts$/, '').replaceAll('/', '-'), script]),
   );
   await loadEsbuild().build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints,
-    outdir,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: EXTERNAL,
+    ...bundleOptions(entryPoints, outdir),
     outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    logLevel: 'error',
-    plugins: [sourceUrls],
-    banner: { js: REQUIRE_BANNER },
   });
   const files = Object.fromEntries(
     Object.entries(entryPoints).map(([name, script]) => [script, path.join(outdir, `${name}.mjs`)]),

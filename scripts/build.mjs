@@ -42,13 +42,7 @@ const BUILD_INPUTS = [
  * files next to its own modules, pino starts its transports (pino-pretty) as worker threads by
  * file name, and OpenTelemetry and ioredis are loaded only when configured (tracing, REDIS_URL).
  */
-export const EXTERNAL = [
-  '@electric-sql/pglite',
-  'pino',
-  'pino-pretty',
-  '@opentelemetry/*',
-  'ioredis',
-];
+const EXTERNAL = ['@electric-sql/pglite', 'pino', 'pino-pretty', '@opentelemetry/*', 'ioredis'];
 
 /**
  * @typedef {{ build: string; entries: Record<string, string>; inputs: Record<string, [number, number]> }} BuildManifest
@@ -90,7 +84,7 @@ function isCurrent(manifest) {
  * original URL instead, so paths computed from it (db/client.ts's drizzle/ folder, the CLI
  * modules' "am I the entry point?" checks) mean what they mean when run from src/.
  */
-export const sourceUrls = {
+const sourceUrls = {
   name: 'source-import-meta-url',
   /** @param {import('esbuild').PluginBuild} build */
   setup(build) {
@@ -102,9 +96,8 @@ export const sourceUrls = {
   },
 };
 
-/** Builds dist/ now, whatever its state. Resolves to the new build's manifest. */
 /** Bundled CommonJS packages call `require` for Node's built-in modules. */
-export const REQUIRE_BANNER =
+const REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 /** esbuild, from tsx, which depends on it. */
@@ -112,6 +105,32 @@ export function loadEsbuild() {
   return createRequire(createRequire(import.meta.url).resolve('tsx'))('esbuild');
 }
 
+/**
+ * esbuild's options for bundling `entryPoints` (name → source file) into `outdir`: ES modules
+ * for Node 20, dependencies included but EXTERNAL, shared chunks. The bench builds the servers
+ * it measures with these too (bench/build.ts).
+ * @param {Record<string, string>} entryPoints
+ * @param {string} outdir
+ */
+export function bundleOptions(entryPoints, outdir) {
+  return {
+    absWorkingDir: root,
+    entryPoints,
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: EXTERNAL,
+    logLevel: 'error',
+    plugins: [sourceUrls],
+    chunkNames: 'chunks/[name]-[hash]',
+    banner: { js: REQUIRE_BANNER },
+  };
+}
+
+/** Builds dist/ now, whatever its state. Resolves to the new build's manifest. */
 export async function buildServer() {
   const esbuild = loadEsbuild();
   const build = `server-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -119,21 +138,12 @@ export async function buildServer() {
   await mkdir(outdir, { recursive: true });
   const result = await esbuild
     .build({
-      absWorkingDir: root,
-      entryPoints: { main: 'src/main.ts', 'pglite-template': 'src/db/pglite-template.ts' },
-      outdir,
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      external: EXTERNAL,
+      ...bundleOptions(
+        { main: 'src/main.ts', 'pglite-template': 'src/db/pglite-template.ts' },
+        outdir,
+      ),
       sourcemap: 'linked',
       metafile: true,
-      logLevel: 'error',
-      plugins: [sourceUrls],
-      chunkNames: 'chunks/[name]-[hash]',
-      banner: { js: REQUIRE_BANNER },
     })
     .catch((error) => {
       rmSync(outdir, { recursive: true, force: true });
