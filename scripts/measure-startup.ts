@@ -99,6 +99,28 @@ async function timeToFirstAnswer(env: Record<string, string>): Promise<Start> {
   } finally {
     process.kill(-child.pid!, 'SIGTERM');
     await exited;
+    // npm may exit before the server has: wait for the server too, before its files are deleted.
+    await processGone(serverPid(stdout));
+  }
+}
+
+/** The server's pid (the primary's, with workers), from its JSON log lines. */
+function serverPid(stdout: string): number | undefined {
+  const logs = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { pid?: number; workers?: number });
+  return (logs.find((log) => log.workers !== undefined) ?? logs[0])?.pid;
+}
+
+async function processGone(pid: number | undefined): Promise<void> {
+  for (let attempt = 0; pid !== undefined && attempt < 600; attempt++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -155,7 +177,7 @@ for (let run = 0; run < RUNS; run++) {
     fresh.push(await timeToFirstAnswer({ DATA_DIR: dataDir }));
     existing.push(await timeToFirstAnswer({ DATA_DIR: dataDir }));
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 results.freshDataDir = summarize('fresh DATA_DIR (PGlite)', fresh);
@@ -178,7 +200,7 @@ if (databaseUrl && !options['no-postgres']) {
         empty.push(await timeToFirstAnswer(env));
         migrated.push(await timeToFirstAnswer(env));
       } finally {
-        await rm(dataDir, { recursive: true, force: true });
+        await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
         await admin.unsafe(`drop database if exists ${name} with (force)`);
       }
     }

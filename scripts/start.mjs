@@ -5,11 +5,11 @@
  *
  * package.json starts it with V8's `--liftoff-only`: the embedded database is PostgreSQL
  * compiled to WebAssembly, and by default V8 recompiles its hot functions with its optimizing
- * compiler in the background; on a machine with few cores that work holds up the start (the
- * main thread waits on it for 0.3–0.7 s). Liftoff, V8's baseline WebAssembly compiler, alone
- * starts the database in about half the time; queries of the demo's size run at the same speed
- * (docs/performance-startup.md). JavaScript is compiled as usual; a server on DATABASE_URL runs
- * no WebAssembly at all.
+ * compiler in the background; on a machine with few cores the main thread ends up waiting for
+ * that work, 0.3 s of an existing DATA_DIR's start and 0.7 s of a fresh one's on two cores.
+ * Liftoff, V8's baseline WebAssembly compiler, alone avoids the wait, and the server on the demo
+ * data answered as many requests per second under load (docs/performance.md, Start-up).
+ * JavaScript is compiled as usual; a server on DATABASE_URL runs no WebAssembly at all.
  *
  * With WORKERS=n the cluster's workers run this file too: they use the build their primary
  * checked, without checking again.

@@ -34,7 +34,7 @@ const IDEMPOTENCY_EXPIRY_BATCH_SIZE = 1_000;
 /**
  * When each step of start-up ended, in milliseconds since the process started: the "Orders API
  * ready" log line carries them, so that a slow start says where its time went
- * (scripts/measure-startup.ts prints them; docs/performance-startup.md). `modules` is all that
+ * (scripts/measure-startup.ts prints them; docs/performance.md, Start-up). `modules` is all that
  * happens before main() runs: Node's own start and loading the code.
  */
 function startupSteps() {

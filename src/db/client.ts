@@ -77,7 +77,7 @@ export function openMemoryDatabase(): Promise<Database> {
 /**
  * PostgreSQL's default of 128 MB of shared buffers, which PGlite keeps, is memory that PostgreSQL
  * sets up at every start, and in WebAssembly that is slow: opening an existing database took
- * 0.85 s with 128 MB and 0.5 s with 16 MB (measured; docs/performance-startup.md). The demo
+ * 0.85 s with 128 MB and 0.5 s with 16 MB (measured; docs/performance.md, Start-up). The demo
  * data is about 1 MB and pages that miss the buffers come from the operating system's file
  * cache: queries ran as fast with 16 MB.
  */
