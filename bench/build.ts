@@ -16,6 +16,7 @@ import { REPO_ROOT } from './processes.ts';
  */
 export async function buildBenchServers(
   scripts: readonly string[],
+  options: { sourceMaps?: boolean } = {},
 ): Promise<{ outdir: string; files: Record<string, string> }> {
   // Inside the repository (dist/ is not committed), so the bundles find the packages they
   // leave out (EXTERNAL) in node_modules.
@@ -28,6 +29,7 @@ export async function buildBenchServers(
   await loadEsbuild().build({
     ...bundleOptions(entryPoints, outdir),
     outExtension: { '.js': '.mjs' },
+    ...(options.sourceMaps ? { sourcemap: 'linked' } : {}),
   });
   const files = Object.fromEntries(
     Object.entries(entryPoints).map(([name, script]) => [script, path.join(outdir, `${name}.mjs`)]),

@@ -4,14 +4,20 @@
  * time (neither idle nor garbage collection) spent in the cost controls, by plugin: every
  * sample whose stack passes through one of their files, except the execution timeout's
  * wrappers, which call the resolvers and the executor and so count only for their own time.
+ * Frames of a bundle with a source map beside it (FILE.js.map, as `bench/profile.ts --cpu-prof`
+ * builds) are named by their original file and line, so packages show up by name.
  * Run with `npx tsx scripts/cpuprofile-top.ts FILE.cpuprofile [N]` (N defaults to 30).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { SourceMapConsumer } from 'source-map-js';
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
 
 interface ProfileNode {
@@ -38,6 +44,32 @@ if (!file) {
 }
 const top = Number(count);
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
+const sourceMaps = new Map<string, SourceMapConsumer | null>();
+async function sourceMapOf(url: string): Promise<SourceMapConsumer | null> {
+  if (!sourceMaps.has(url)) {
+    const mapFile = `${fileURLToPath(url)}.map`;
+    sourceMaps.set(
+      url,
+      existsSync(mapFile)
+        ? new SourceMapConsumer(JSON.parse(await readFile(mapFile, 'utf8')))
+        : null,
+    );
+  }
+  return sourceMaps.get(url) ?? null;
+}
+// Bundled frames are renamed to their original source (file:// so shortUrl and packageOf apply).
+for (const node of profile.nodes) {
+  const frame = node.callFrame;
+  if (!frame.url.startsWith('file://')) continue;
+  const map = await sourceMapOf(frame.url);
+  const original = map?.originalPositionFor({
+    line: frame.lineNumber + 1,
+    column: Math.max(frame.columnNumber, 0),
+  });
+  if (!original?.source) continue;
+  frame.url = new URL(original.source, frame.url).href;
+  frame.lineNumber = (original.line ?? 1) - 1;
+}
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
 const parents = new Map<number, number>();
 for (const node of profile.nodes)
