@@ -13,9 +13,10 @@
  *       while (a) runs on the others
  *
  * In the same run, on the same data, (a) against the references, in alternating rounds: ours
- * with every protection off, and naive loading without DataLoader; Mercurius with graphql-jit
- * and a hand-written node:http server, the ceiling (bench/references/: the same JWT check, the
- * same SQL statements, and `data` deep-equal to ours, checked before any load). Then (a) at 100
+ * with every protection off, and naive loading without DataLoader; Mercurius with graphql-jit,
+ * Yoga with graphql-jit running the same resolvers (the floor of our stack), and a
+ * hand-written node:http server, the ceiling (bench/references/: the same JWT check, the same
+ * SQL statements, and `data` deep-equal to ours, checked before any load). Then (a) at 100
  * connections (high-concurrency: no request may fail), and with one and two instances behind
  * nginx sharing Redis. Every row has requests/s, p50/p99, the server's CPU time per request
  * (utime + stime from /proc over the measured window ÷ requests) and peak RSS. Prints a table;
@@ -106,7 +107,8 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--only GRO
   --out FILE         also write the results as JSON to FILE
   --only GROUPS      comma-separated, from: ${SCENARIO_GROUPS.join(', ')}
                      (adversarial, protections-off, naive and references also run orders;
-                     references: Mercurius+jit and the hand-written ceiling, bench/references;
+                     references: Mercurius+jit, Yoga+jit and the hand-written ceiling,
+                     bench/references;
                      high-concurrency: orders at ${HIGH_CONCURRENCY_CONNECTIONS} connections for 60 s,
                      10 s with --quick)
   --seconds N        seconds per scenario (default 30, or 5 with --quick)
@@ -271,7 +273,7 @@ export interface BenchReport {
 }
 
 const OUR_SERVER = 'bench/server.ts';
-const REFERENCE_SERVERS = ['mercurius-jit', 'ceiling'] as const;
+const REFERENCE_SERVERS = ['mercurius-jit', 'yoga-jit', 'ceiling'] as const;
 
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
@@ -563,11 +565,12 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       teardown,
     });
   log('starting the servers…');
-  const [ours, off, naive, mercuriusJit, ceiling] = await Promise.all([
+  const [ours, off, naive, mercuriusJit, yogaJit, ceiling] = await Promise.all([
     needsOurs ? start('ours') : undefined,
     groups.has('protections-off') ? start('protections-off', ['--protections', 'off']) : undefined,
     groups.has('naive') ? start('naive', ['--naive']) : undefined,
     groups.has('references') ? startReference('mercurius-jit') : undefined,
+    groups.has('references') ? startReference('yoga-jit') : undefined,
     groups.has('references') ? startReference('ceiling') : undefined,
   ]);
 
@@ -585,6 +588,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       ...(mercuriusJit
         ? [{ key: 'orderListMercuriusJit', server: mercuriusJit, title: '(a) reference' }]
         : []),
+      ...(yogaJit ? [{ key: 'orderListYogaJit', server: yogaJit, title: '(a) reference' }] : []),
       ...(ceiling ? [{ key: 'orderListCeiling', server: ceiling, title: '(a) reference' }] : []),
     ];
     const rounds = new Map<string, LoadResult[]>(compared.map(({ key }) => [key, []]));
@@ -864,6 +868,7 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
     orderList?.latencyMs.p99,
   );
   const mercurius = scenarios.orderListMercuriusJit?.summary;
+  const yoga = scenarios.orderListYogaJit?.summary;
   const handWritten = scenarios.orderListCeiling?.summary;
   const oursVsCeiling = ratio(rps(orderList), rps(handWritten));
   const oursVsMercuriusJit = ratio(rps(orderList), rps(mercurius));
@@ -889,6 +894,12 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
     cpuPerRequestVsMercuriusJit: ratio(orderList?.cpuMsPerRequest, mercurius?.cpuMsPerRequest),
     peakRssVsCeiling: ratio(orderList?.peakRssMb, handWritten?.peakRssMb),
     peakRssVsMercuriusJit,
+    // The floor of our stack: Yoga with the Mercurius reference's resolvers, ÷ Mercurius and
+    // ÷ the ceiling; and ours ÷ it, what everything above Yoga costs.
+    yogaJitVsMercuriusJit: ratio(rps(yoga), rps(mercurius)),
+    yogaJitVsCeiling: ratio(rps(yoga), rps(handWritten)),
+    oursVsYogaJit: ratio(rps(orderList), rps(yoga)),
+    cpuPerRequestVsYogaJit: ratio(orderList?.cpuMsPerRequest, yoga?.cpuMsPerRequest),
     twoInstancesVsOne: ratio(
       rps(scaleOut?.instances.instances2?.summary),
       rps(scaleOut?.instances.instances1?.summary),

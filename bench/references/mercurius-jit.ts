@@ -7,7 +7,7 @@
  *
  * It matches our server for OrderList, so the bench can require the same `data`:
  *   the schema is the subset of ours that OrderList needs, with the same names
- *     (mercurius-schema.ts), so the persisted document runs unchanged, looked up by its
+ *     (order-list-schema.ts, shared with the Yoga reference), so the persisted document runs unchanged, looked up by its
  *     documentId;
  *   the same JWT check (token.ts) in the context function;
  *   the same SQL statements in one transaction (statements.ts: BEGIN, set_config for tenant,
@@ -23,11 +23,15 @@
  */
 import Fastify from 'fastify';
 import mercurius from 'mercurius';
-import { createLoaders, resolvers, schema } from './mercurius-schema.ts';
 import { readOrderListOperation } from './order-list.ts';
+import { createLoaders, type ReferenceContext, resolvers, schema } from './order-list-schema.ts';
 import { readReferenceSettings } from './settings.ts';
 import { type OpenTransaction, openPool, openTenantTransaction } from './statements.ts';
 import { createTokenCheck, Unauthenticated } from './token.ts';
+
+declare module 'mercurius' {
+  interface MercuriusContext extends ReferenceContext {}
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,7 +51,7 @@ app.decorateRequest('transaction', null);
 
 await app.register(mercurius, {
   schema,
-  resolvers,
+  resolvers: resolvers as mercurius.IResolvers,
   jit: 1,
   path: '/graphql',
   graphiql: false,

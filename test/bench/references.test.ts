@@ -21,8 +21,8 @@ import {
 } from 'graphql';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schema as referenceSdl } from '../../bench/references/mercurius-schema.ts';
 import { orderCursor, readOrderListOperation } from '../../bench/references/order-list.ts';
+import { schema as referenceSdl } from '../../bench/references/order-list-schema.ts';
 import { durationSeconds, readReferenceSettings } from '../../bench/references/settings.ts';
 import {
   createTokenCheck,
@@ -104,7 +104,7 @@ describe('readReferenceSettings', () => {
   });
 });
 
-describe('the Mercurius schema', () => {
+describe("the references' schema", () => {
   let ours: ReturnType<typeof buildSchema>;
   const reference = buildSchema(referenceSdl);
 

@@ -1,6 +1,6 @@
 /**
- * The schema and resolvers of the Mercurius reference (mercurius-jit.ts), apart from its
- * server so that tests can hold the schema to ours. The SDL is the subset of our schema that
+ * The schema and resolvers of the GraphQL references (mercurius-jit.ts, yoga-jit.ts), apart
+ * from their servers so that both run the same resolvers and tests can hold the schema to ours. The SDL is the subset of our schema that
  * OrderList needs, with the same type, field, argument and enum names (test/bench/
  * references.test.ts checks each against schema.graphql), so the persisted document runs
  * unchanged. The resolvers are the textbook kind: the list field reads its page, every relation
@@ -11,8 +11,7 @@
  * implementation of the API.
  */
 import DataLoader from 'dataloader';
-import { GraphQLScalarType } from 'graphql';
-import mercurius, { type IResolvers } from 'mercurius';
+import { GraphQLError, type GraphQLFieldResolver, GraphQLScalarType } from 'graphql';
 import { orderCursor, PAGE_SIZE } from './order-list.ts';
 import type {
   OpenTransaction,
@@ -116,22 +115,22 @@ export function createLoaders(statements: OrderListStatements) {
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
-declare module 'mercurius' {
-  interface MercuriusContext {
-    viewer: ReferenceViewer;
-    /** Set when execution starts (preExecution). */
-    transaction?: OpenTransaction;
-    loaders?: Loaders;
-  }
+/** What the resolvers read from a request's context; each server fills it its own way. */
+export interface ReferenceContext {
+  viewer: ReferenceViewer;
+  /** Set when execution starts, with the loaders over its statements. */
+  transaction?: OpenTransaction;
+  loaders?: Loaders;
 }
 
-function loadersOf(context: mercurius.MercuriusContext): Loaders {
-  if (!context.loaders) throw new Error('the loaders are built in preExecution');
+function loadersOf(context: ReferenceContext): Loaders {
+  if (!context.loaders) throw new Error('the loaders are built when execution starts');
   return context.loaders;
 }
 
-function forbidden(message: string) {
-  return new mercurius.ErrorWithProps(message, { code: 'FORBIDDEN' }, 403);
+/** An error in our server's shape (`extensions.code`; Yoga also reads the HTTP status). */
+function clientError(message: string, code: string, status: number) {
+  return new GraphQLError(message, { extensions: { code, http: { status } } });
 }
 
 interface OrdersArgs {
@@ -143,28 +142,33 @@ interface OrdersArgs {
   orderBy?: unknown;
 }
 
-export const resolvers: IResolvers = {
+type Resolver = GraphQLFieldResolver<never, ReferenceContext, never>;
+
+/** Resolvers by type and field, as Mercurius and Yoga's `createSchema` both take them. */
+export const resolvers: Record<string, GraphQLScalarType | Record<string, Resolver>> = {
   DateTime: new GraphQLScalarType({
     name: 'DateTime',
     serialize: (value) => (value as Date).toISOString(),
   }),
   Query: {
-    async orders(_root, args: OrdersArgs, context) {
+    async orders(_root: unknown, args: OrdersArgs, context: ReferenceContext) {
       if (!mayReadOrderList(context.viewer)) {
-        throw forbidden("This reference serves readers of the tenant's orders.");
+        throw clientError(
+          "This reference serves readers of the tenant's orders.",
+          'FORBIDDEN',
+          403,
+        );
       }
       const { first, after, before, last, filter, orderBy } = args;
       if (after != null || before != null || last != null || filter != null || orderBy != null) {
-        throw new mercurius.ErrorWithProps('This reference serves `orders(first:)` only.', {
-          code: 'BAD_USER_INPUT',
-        });
+        throw clientError('This reference serves `orders(first:)` only.', 'BAD_USER_INPUT', 400);
       }
       const size = first ?? PAGE_SIZE;
       if (size < 0 || size > 100) {
-        throw new mercurius.ErrorWithProps('`first` must be 0–100.', { code: 'BAD_USER_INPUT' });
+        throw clientError('`first` must be 0–100.', 'BAD_USER_INPUT', 400);
       }
       const statements = context.transaction?.statements;
-      if (!statements) throw new Error('the transaction is opened in preExecution');
+      if (!statements) throw new Error('the transaction is opened when execution starts');
       const rows = await statements.ordersPage(size + 1);
       const nodes = rows.slice(0, size);
       const firstNode = nodes[0];
@@ -187,15 +191,17 @@ export const resolvers: IResolvers = {
   Order: {
     total: (order: OrderRow) => ({ amount: order.total_cents, currency: order.currency }),
     createdAt: (order: OrderRow) => order.created_at,
-    customer: (order: OrderRow, _args, context) => loadersOf(context).user.load(order.customer_id),
-    items: (order: OrderRow, _args, context) => loadersOf(context).itemsOfOrder.load(order.id),
+    customer: (order: OrderRow, _args: unknown, context: ReferenceContext) =>
+      loadersOf(context).user.load(order.customer_id),
+    items: (order: OrderRow, _args: unknown, context: ReferenceContext) =>
+      loadersOf(context).itemsOfOrder.load(order.id),
   },
   OrderItem: {
     subtotal: (item: OrderItemRow) => ({
       amount: item.quantity * item.unit_price_cents,
       currency: item.currency,
     }),
-    product: (item: OrderItemRow, _args, context) =>
+    product: (item: OrderItemRow, _args: unknown, context: ReferenceContext) =>
       loadersOf(context).product.load(item.product_id),
   },
   User: {
