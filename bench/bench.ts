@@ -43,6 +43,7 @@ import {
   nginxAvailable,
   REPO_ROOT,
   startBenchServer,
+  startScriptNodeFlags,
   startThrowaway,
   stopThrowaway,
   Teardown,
@@ -546,11 +547,15 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
     ...REFERENCE_SERVERS.map((name) => `bench/references/${name}.ts`),
   ]);
   teardown.add('server builds', () => rm(buildDir, { recursive: true, force: true }));
+  // Ours runs with npm start's Node flags; the references with Node's defaults, as their
+  // users run them.
+  const ourNodeFlags = startScriptNodeFlags();
   const start = (name: string, flags: string[] = [], extraEnv: Record<string, string> = {}) =>
     startBenchServer({
       name,
       env: { ...env, ...extraEnv },
       flags,
+      nodeFlags: ourNodeFlags,
       script: built[OUR_SERVER],
       logDir: workDir,
       teardown,

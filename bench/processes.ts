@@ -146,6 +146,25 @@ function tail(file: string, lines = 30): string {
 }
 
 /**
+ * The Node flags `npm start` gives our server (package.json's `start` script, `node FLAGS
+ * scripts/start.mjs`), so the bench runs ours as it is deployed.
+ */
+export function startScriptNodeFlags(
+  packageJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  },
+): string[] {
+  const start = packageJson.scripts?.start ?? '';
+  const words = start.trim().split(/\s+/);
+  if (words[0] !== 'node' || !words.includes('scripts/start.mjs')) {
+    throw new Error(
+      `package.json's start script is not "node [flags] scripts/start.mjs": ${start}`,
+    );
+  }
+  return words.slice(1, words.indexOf('scripts/start.mjs')).filter((word) => word.startsWith('--'));
+}
+
+/**
  * Starts bench/server.ts (or another server script, such as a reference server of
  * bench/references/) with exactly `env` (plus PATH and HOME: nothing else of the caller's
  * environment can change its configuration) and waits for GET /readyz.

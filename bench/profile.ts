@@ -15,7 +15,7 @@ import { loadConfig } from '../src/config.ts';
 import { readManifestFile } from '../src/persisted-operations/manifest.ts';
 import { buildBenchServers } from './build.ts';
 import { runLoad } from './load.ts';
-import { startBenchServer, Teardown } from './processes.ts';
+import { startBenchServer, startScriptNodeFlags, Teardown } from './processes.ts';
 import { type BenchRequest, orderListRequests, persistedOperation } from './scenarios.ts';
 
 const { values, positionals } = parseArgs({
@@ -89,7 +89,9 @@ try {
     env,
     flags: positionals,
     script: build.files[script] as string,
+    // Our server with npm start's Node flags, as the bench runs it; a reference with Node's.
     nodeFlags: [
+      ...(script === 'bench/server.ts' ? startScriptNodeFlags() : []),
       ...(values['node-flag'] ?? []),
       ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`] : []),
     ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExports, Teardown } from '../../bench/processes.ts';
+import { parseExports, startScriptNodeFlags, Teardown } from '../../bench/processes.ts';
 
 describe('parseExports', () => {
   it('reads the export lines of a throwaway script, quoting undone', () => {
@@ -22,6 +22,25 @@ describe('parseExports', () => {
 
   it('ignores everything that is not an export', () => {
     expect(parseExports('DATABASE_URL=x\nexport 1BAD=y\necho export A=b')).toEqual({});
+  });
+});
+
+describe('startScriptNodeFlags', () => {
+  const withStart = (start: string) => ({ scripts: { start } });
+
+  it("runs ours with the flags of package.json's start script", () => {
+    expect(startScriptNodeFlags()).toContain('--max-semi-space-size=16');
+    expect(
+      startScriptNodeFlags(
+        withStart('node --liftoff-only --max-semi-space-size=16 scripts/start.mjs'),
+      ),
+    ).toEqual(['--liftoff-only', '--max-semi-space-size=16']);
+    expect(startScriptNodeFlags(withStart('node scripts/start.mjs'))).toEqual([]);
+  });
+
+  it('refuses a start script it cannot read flags from', () => {
+    expect(() => startScriptNodeFlags(withStart('tsx src/main.ts'))).toThrow('not "node [flags]');
+    expect(() => startScriptNodeFlags({})).toThrow('not "node [flags]');
   });
 });
 
