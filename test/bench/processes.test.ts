@@ -29,7 +29,9 @@ describe('startScriptNodeFlags', () => {
   const withStart = (start: string) => ({ scripts: { start } });
 
   it("runs ours with the flags of package.json's start script", () => {
-    expect(startScriptNodeFlags()).toContain('--max-semi-space-size=16');
+    expect(startScriptNodeFlags()).toEqual(
+      expect.arrayContaining(['--max-semi-space-size=16', '--heap-growing-percent=50']),
+    );
     expect(
       startScriptNodeFlags(
         withStart('node --liftoff-only --max-semi-space-size=16 scripts/start.mjs'),
