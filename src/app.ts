@@ -3,12 +3,12 @@
  * main.ts hands it to node:http, and tests call `app.fetch` directly, through the very same
  * pipeline (plugins/index.ts lists it in order).
  */
-import { createYoga, renderGraphiQL, useReadinessCheck } from 'graphql-yoga';
+import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import type { AppContext } from './context.ts';
 import { maskErrorForClient } from './errors.ts';
 import { corsOptions } from './http/cors.ts';
-import { graphiqlContentSecurityPolicy } from './http/graphiql-csp.ts';
-import { graphiqlTabs } from './http/graphiql-examples.ts';
+import { graphiqlPage } from './http/graphiql.ts';
+import { graphiqlHeaders, graphiqlTabs } from './http/graphiql-examples.ts';
 import { createReadinessCheck } from './http/readiness.ts';
 import { yogaLogger } from './logger.ts';
 import { createPlugins, type PipelineDeps } from './plugins/index.ts';
@@ -34,13 +34,17 @@ export function createApp(deps: AppDeps) {
   const database = deps.tracing
     ? deps.database.observe(deps.tracing.observeStatement)
     : deps.database;
+  // GraphiQL from our own origin (http/graphiql.ts): the page, its files and its policy.
   const graphiql = config.graphiql
-    ? {
+    ? graphiqlPage({
         title: 'Orders API',
         defaultTabs: graphiqlTabs(deps.graphiqlAuthorization),
+        // The headers editor starts from these (GraphiQL keeps a tab's own headers only when
+        // it persists headers, which would leave the token in the browser's storage).
+        headers: graphiqlHeaders(deps.graphiqlAuthorization),
         shouldPersistHeaders: false,
-      }
-    : false;
+      })
+    : undefined;
   return createYoga<Record<string, never>, AppContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -60,7 +64,8 @@ export function createApp(deps: AppDeps) {
     // Unexpected failures reach clients as a bare INTERNAL_SERVER_ERROR; their causes are
     // logged with the request id (plugins/unexpected-errors.ts).
     maskedErrors: { maskError: maskErrorForClient },
-    graphiql,
+    graphiql: graphiql !== undefined,
+    renderGraphiQL: graphiql ? () => graphiql.html : undefined,
     // Before any parsing: a declared Content-Length over the limit is refused unread, and a
     // body without one (chunked) is read no further than the limit. 413 REQUEST_ENTITY_TOO_LARGE.
     maxRequestBodySize: config.http.maxBodyBytes,
@@ -70,9 +75,7 @@ export function createApp(deps: AppDeps) {
       ...createPlugins({
         ...deps,
         database,
-        graphiqlPolicy: graphiql
-          ? graphiqlContentSecurityPolicy(renderGraphiQL(graphiql))
-          : undefined,
+        graphiqlPolicy: graphiql?.policy,
       }),
       // Ready: the database answers and has every migration (http/readiness.ts).
       useReadinessCheck({ endpoint: '/readyz', check: createReadinessCheck(database, logger) }),

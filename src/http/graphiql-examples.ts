@@ -44,10 +44,15 @@ mutation CreateOrder($key: ID!, $productId: ID!) {
 }
 `;
 
-export function graphiqlTabs(authorizationHeader: string | undefined) {
-  const headers = authorizationHeader
+/** The headers editor's text: the Authorization header when there is a demo token. */
+export function graphiqlHeaders(authorizationHeader: string | undefined): string | undefined {
+  return authorizationHeader
     ? JSON.stringify({ Authorization: authorizationHeader }, null, 2)
     : undefined;
+}
+
+export function graphiqlTabs(authorizationHeader: string | undefined) {
+  const headers = graphiqlHeaders(authorizationHeader);
   return [
     { query: WHO_AM_I, headers },
     { query: PRODUCTS, headers },

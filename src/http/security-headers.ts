@@ -3,7 +3,7 @@
  * a body into a type it would run, frame any of our pages, or pass our URLs on as a referrer;
  * once it has reached us over HTTPS it must not fall back to plain HTTP. Every response's
  * Content-Security-Policy allows nothing, except the GraphiQL page's, which allows exactly
- * what that page needs (graphiql-csp.ts).
+ * what that page needs (graphiql.ts).
  */
 import type { Plugin } from 'graphql-yoga';
 

@@ -14,6 +14,7 @@ import type { Database } from '../db/client.ts';
 import { useJsonBodies } from '../http/content-types.ts';
 import { useVaryOnOrigin } from '../http/cors.ts';
 import { useCsrfPrevention } from '../http/csrf-prevention.ts';
+import { useGraphiqlAssets } from '../http/graphiql.ts';
 import { useSecurityHeaders } from '../http/security-headers.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
@@ -57,7 +58,7 @@ export interface PipelineDeps {
    * so that the METRICS_PORT listener and the circuit breaker share them; default: new ones.
    */
   metrics?: Metrics;
-  /** The GraphiQL page's Content-Security-Policy (http/graphiql-csp.ts); unset: no GraphiQL. */
+  /** The GraphiQL page's Content-Security-Policy (http/graphiql.ts); unset: no GraphiQL. */
   graphiqlPolicy?: string;
   /** OpenTelemetry spans (observability/tracing.ts); unset, as when not configured: none. */
   tracing?: Tracing;
@@ -90,6 +91,9 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
       graphiqlPolicy: deps.graphiqlPolicy,
     }) as Plugin<RequestContext>,
     ...(deps.config.http.cors ? [useVaryOnOrigin() as Plugin<RequestContext>] : []),
+    // GraphiQL's files (script, stylesheet, editor workers, icon) from our own origin, when
+    // GraphiQL is on: answered here, before the rules below that are for GraphQL requests.
+    ...(deps.graphiqlPolicy ? [useGraphiqlAssets() as Plugin<RequestContext>] : []),
     useJsonBodies() as Plugin<RequestContext>,
     useCsrfPrevention() as Plugin<RequestContext>,
     // 1. documentId / APQ hash / doc_id → the registered document (parsed and validated
