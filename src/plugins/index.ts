@@ -34,6 +34,7 @@ import { useRequestLog } from './request-log.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
 import { useTransactionMetrics } from './transaction-metrics.ts';
 import { useUnexpectedErrorLog } from './unexpected-errors.ts';
+import { useValidationErrorLimit } from './validation-error-limit.ts';
 
 export interface PipelineDeps {
   config: Config;
@@ -104,6 +105,9 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
     // Introspection: everyone in development, admins only in production (403 FORBIDDEN).
     useIntrospection({ openToAll: !deps.config.isProduction }),
+    // At most MAX_VALIDATION_ERRORS errors, then TOO_MANY_VALIDATION_ERRORS: a small document
+    // must not make a long answer. Kept without protections too: it is no cost control.
+    useValidationErrorLimit({ maxErrors: deps.config.limits.maxValidationErrors }),
     // The executor: operations compiled to JavaScript once per document (graphql-jit). First
     // of the plugins that wrap execution, so every later one wraps it.
     useCompiledExecution({ logger: deps.logger }) as Plugin<RequestContext>,
