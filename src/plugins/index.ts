@@ -31,6 +31,7 @@ import { useOperationLimits } from './operation-limits.ts';
 import { persistedOperationIdOf, usePersistedOperations } from './persisted-operations.ts';
 import { useRequestId } from './request-id.ts';
 import { useRequestLog } from './request-log.ts';
+import { useServerTiming } from './server-timing.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
 import { useTransactionMetrics } from './transaction-metrics.ts';
 import { useUnexpectedErrorLog } from './unexpected-errors.ts';
@@ -77,6 +78,8 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useUnexpectedErrorLog({ logger: deps.logger }) as Plugin<RequestContext>,
     // Before GraphQL: every response and error carries the request id.
     useRequestId() as Plugin<RequestContext>,
+    // Server-Timing (total, db, cost): early, so that `total` starts before everything below.
+    ...(deps.config.http.serverTiming ? [useServerTiming()] : []),
     // One log line per request (early, so its duration covers what follows), and the
     // Prometheus metrics; /metrics itself on this port only behind METRICS_TOKEN.
     useRequestLog({ logger: deps.logger, persistedIdOf: persistedOperationIdOf }),
