@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { BudgetStore } from '../cost/stores/store.ts';
 import type { Database } from '../db/client.ts';
+import { useCompression } from '../http/compression.ts';
 import { useJsonBodies } from '../http/content-types.ts';
 import { useVaryOnOrigin } from '../http/cors.ts';
 import { useCsrfPrevention } from '../http/csrf-prevention.ts';
@@ -123,6 +124,11 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     }),
     // Wraps the tenant transaction, so it must come right after it: transactions in flight.
     ...(metrics ? [useTransactionMetrics({ metrics })] : []),
+    // Last of the response hooks: compresses the final body (a 304 included, left as it is),
+    // after every other plugin has set it and its headers.
+    ...(deps.config.http.compression
+      ? [useCompression(deps.config.http.compression) as Plugin<RequestContext>]
+      : []),
   ];
 }
 
