@@ -413,7 +413,8 @@ async function probe(
 /**
  * Like `probe` for OrderList, and the answer must be encoded as asked (`null`: not encoded):
  * a server with COMPRESSION=false would otherwise measure two identical rows. fetch decodes
- * the body and keeps Content-Encoding.
+ * the body and keeps Content-Encoding; it also asks for gzip unless told otherwise, so a
+ * request without Accept-Encoding (as autocannon sends it) is probed with `identity`.
  */
 async function probeEncoding(
   url: string,
@@ -423,7 +424,7 @@ async function probeEncoding(
 ): Promise<void> {
   const response = await fetch(`${url}${request.path ?? '/graphql'}`, {
     method: request.method ?? 'POST',
-    headers: request.headers as Record<string, string>,
+    headers: { 'accept-encoding': 'identity', ...(request.headers as Record<string, string>) },
     body: request.body as string,
   });
   const text = await response.text();
