@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useCompression } from '../../src/http/compression.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -232,5 +234,55 @@ describe('COMPRESSION_MIN_BYTES=1mb', () => {
     expect(response.headers.get('content-encoding')).toBeNull();
     expect(response.headers.get('vary')).toMatch(/accept-encoding/i);
     expect(response.body.data?.orders.nodes).toHaveLength(20);
+  });
+});
+
+describe('bodies of other kinds (a bare Yoga with the plugin)', () => {
+  /** A 4 KB text body served at /asset with the headers the query string names. */
+  const BODY = 'const answer = 42;\n'.repeat(220);
+  const yoga = createYoga({
+    plugins: [
+      {
+        onRequest({ url, endResponse, fetchAPI }) {
+          if (url.pathname !== '/asset') return;
+          const headers = Object.fromEntries(url.searchParams);
+          endResponse(new fetchAPI.Response(BODY, { headers }));
+        },
+      },
+      useCompression({ minBytes: 1024 }),
+    ],
+  });
+
+  async function asset(headers: Record<string, string>, method = 'GET') {
+    const search = new URLSearchParams({ 'content-type': 'text/javascript', ...headers });
+    return yoga.fetch(`http://localhost/asset?${search}`, {
+      method,
+      headers: { 'accept-encoding': 'br' },
+    });
+  }
+
+  it('weakens a strong ETag when it compresses', async () => {
+    const response = await asset({ etag: '"v1"' });
+    expect(response.headers.get('content-encoding')).toBe('br');
+    expect(response.headers.get('etag')).toBe('W/"v1"');
+    expect(decode('br', Buffer.from(await response.arrayBuffer()))).toBe(BODY);
+  });
+
+  it.each([
+    ['an encoded body', { 'content-encoding': 'gzip' }],
+    ['Cache-Control: no-transform', { 'cache-control': 'public, no-transform' }],
+    ['an image', { 'content-type': 'image/png' }],
+    ['an event stream', { 'content-type': 'text/event-stream' }],
+  ] as [string, Record<string, string>][])('leaves %s alone', async (_what, headers) => {
+    const response = await asset(headers);
+    expect(response.headers.get('content-encoding')).toBe(headers['content-encoding'] ?? null);
+    expect(await response.text()).toBe(BODY);
+    expect(varyOf(response)).toEqual(['accept-encoding']);
+  });
+
+  it('leaves HEAD alone', async () => {
+    const response = await asset({}, 'HEAD');
+    expect(response.headers.get('content-encoding')).toBeNull();
+    expect(varyOf(response)).toEqual(['accept-encoding']);
   });
 });
