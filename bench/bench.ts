@@ -11,6 +11,7 @@
  *   (d) idempotent replays: one key, sent again and again
  *   (e) an attacker (too deep, alias floods, oversize documents and bodies) on some connections
  *       while (a) runs on the others
+ *   (f) (a) uncompressed and with `Accept-Encoding: br`, in alternating rounds (compression)
  *
  * In the same run, on the same data, (a) against the references, in alternating rounds: ours
  * with every protection off, and naive loading without DataLoader; Mercurius with graphql-jit,
@@ -19,7 +20,8 @@
  * SQL statements, and `data` deep-equal to ours, checked before any load). Then (a) at 100
  * connections (high-concurrency: no request may fail), and with one and two instances behind
  * nginx sharing Redis. Every row has requests/s, p50/p99, the server's CPU time per request
- * (utime + stime from /proc over the measured window ÷ requests) and peak RSS. Prints a table;
+ * (utime + stime from /proc over the measured window ÷ requests), response bytes per request
+ * (on the wire: headers and body) and peak RSS. Prints a table;
  * `--out FILE` also writes JSON (top-level `protectionsOnVsOff`, `oursVsCeiling`,
  * `oursVsMercuriusJit`). Everything started is stopped at exit, on failure and on Ctrl-C too.
  */
@@ -87,6 +89,7 @@ export const SCENARIO_GROUPS = [
   'naive',
   'references',
   'high-concurrency',
+  'compression',
   'scale-out',
 ] as const;
 export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
@@ -111,7 +114,8 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--out FILE] [--only GRO
                      references: Mercurius+jit, Yoga+jit and the hand-written ceiling,
                      bench/references;
                      high-concurrency: orders at ${HIGH_CONCURRENCY_CONNECTIONS} connections for 60 s,
-                     10 s with --quick)
+                     10 s with --quick; compression: OrderList without and with
+                     Accept-Encoding: br, in alternating rounds)
   --seconds N        seconds per scenario (default 30, or 5 with --quick)
   --connections N    concurrent connections of the legitimate load (default 10)
   --reset            with DATABASE_URL: delete its data and seed scale 100 again
@@ -409,6 +413,32 @@ async function probe(
   }
 }
 
+/**
+ * Like `probe` for OrderList, and the answer must be encoded as asked (`null`: not encoded):
+ * a server with COMPRESSION=false would otherwise measure two identical rows. fetch decodes
+ * the body and keeps Content-Encoding; it also asks for gzip unless told otherwise, so a
+ * request without Accept-Encoding (as autocannon sends it) is probed with `identity`.
+ */
+async function probeEncoding(
+  url: string,
+  request: BenchRequest,
+  encoding: string | null,
+  what: string,
+): Promise<void> {
+  const response = await fetch(`${url}${request.path ?? '/graphql'}`, {
+    method: request.method ?? 'POST',
+    headers: { 'accept-encoding': 'identity', ...(request.headers as Record<string, string>) },
+    body: request.body as string,
+  });
+  const text = await response.text();
+  const sent = response.headers.get('content-encoding');
+  if (response.status !== 200 || !answered(text) || sent !== encoding) {
+    throw new Error(
+      `${what}: expected HTTP 200 with data, Content-Encoding ${encoding ?? 'none'}; got ${response.status}, ${sent ?? 'none'}: ${text.slice(0, 500)}`,
+    );
+  }
+}
+
 const answered = (body: string) => body.includes('"data"') && !body.includes('"errors"');
 
 /** The `data` a server answers to `request`; fails unless it is a 200 without errors. */
@@ -664,6 +694,56 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
     };
   }
 
+  // (f) OrderList without and with compression, in alternating rounds on the same server: the
+  // bytes it saves and the CPU it costs per request.
+  if (ours && groups.has('compression')) {
+    const compared = [
+      {
+        key: 'orderListIdentity',
+        title: '(f) OrderList, uncompressed',
+        requests: orderListRequests(alice, operations.OrderList),
+        encoding: null,
+      },
+      {
+        key: 'orderListBrotli',
+        title: '(f) OrderList, Accept-Encoding: br',
+        requests: orderListRequests(alice, operations.OrderList, 'br'),
+        encoding: 'br',
+      },
+    ];
+    const rounds = new Map<string, LoadResult[]>(compared.map(({ key }) => [key, []]));
+    for (const { title, requests, encoding } of compared) {
+      await probeEncoding(ours.url, firstRequestOf(requests), encoding, title);
+      await runLoad({ url: ours.url, connections, seconds: options.warmupSeconds, requests });
+    }
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const { key, title, requests } of compared) {
+        log(`${title}: round ${round}/${options.rounds}`);
+        const result = await runLoad({
+          url: ours.url,
+          connections,
+          seconds: options.roundSeconds,
+          requests,
+          pids: [ours.pid],
+        });
+        rounds.get(key)?.push(result);
+      }
+    }
+    for (const { key, title, encoding } of compared) {
+      const results = rounds.get(key) ?? [];
+      scenarios[key] = {
+        title,
+        server: ours.name,
+        load: `OrderList by documentId as acme/alice${encoding ? `, Accept-Encoding: ${encoding}` : ''}, ${users}, ${options.rounds} rounds`,
+        summary: summarise(
+          mergeSamples(results.map((result) => result.samples)),
+          peakOf(results),
+          cpuOf(results),
+        ),
+      };
+    }
+  }
+
   const single = async (
     key: string,
     title: string,
@@ -905,6 +985,14 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
     yogaJitVsCeiling: ratio(rps(yoga), rps(handWritten)),
     oursVsYogaJit: ratio(rps(orderList), rps(yoga)),
     cpuPerRequestVsYogaJit: ratio(orderList?.cpuMsPerRequest, yoga?.cpuMsPerRequest),
+    compressedVsUncompressedBytes: ratio(
+      scenarios.orderListBrotli?.summary.bytesPerRequest,
+      scenarios.orderListIdentity?.summary.bytesPerRequest,
+    ),
+    compressedVsUncompressedCpu: ratio(
+      scenarios.orderListBrotli?.summary.cpuMsPerRequest,
+      scenarios.orderListIdentity?.summary.cpuMsPerRequest,
+    ),
     twoInstancesVsOne: ratio(
       rps(scaleOut?.instances.instances2?.summary),
       rps(scaleOut?.instances.instances1?.summary),
@@ -994,6 +1082,7 @@ export function formatReport(report: BenchReport): string {
       summary.latencyMs.p50,
       summary.latencyMs.p99,
       summary.cpuMsPerRequest ?? dash,
+      summary.bytesPerRequest ?? dash,
       sql === null ? dash : sql.min === sql.max ? sql.min : `${sql.min}–${sql.max}`,
       summary.non2xx,
       summary.peakRssMb ?? dash,
@@ -1017,6 +1106,7 @@ export function formatReport(report: BenchReport): string {
         'p50 ms',
         'p99 ms',
         'CPU ms/req',
+        'bytes/req',
         'SQL/req',
         'non-2xx',
         'RSS MB',

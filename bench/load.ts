@@ -1,6 +1,7 @@
 /**
  * One load run: autocannon's programmatic API against a URL for some seconds, every response
- * recorded (its time, status, X-SQL-Statements, X-Process-Id, whether its body had errors)
+ * recorded (its time, status, size on the wire, X-SQL-Statements, X-Process-Id, whether its
+ * body had errors)
  * while the resident memory of the server processes is polled from /proc, and their CPU time
  * (utime + stime of /proc/<pid>/stat) read before and after.
  */
@@ -165,8 +166,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // autocannon 9 emits (client, status, bytes, time); @types/autocannon lacks the client.
     (instance as NodeJS.EventEmitter).on(
       'response',
-      (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      (_client: unknown, statusCode: number, bytes: number, responseTime: number) => {
         samples.latenciesMs.push(responseTime);
+        samples.responseBytes += bytes;
         samples.statuses[statusCode] = (samples.statuses[statusCode] ?? 0) + 1;
       },
     );

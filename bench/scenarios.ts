@@ -38,9 +38,18 @@ function post(token: string | null, body: string): BenchRequest {
   return { method: 'POST', path: GRAPHQL_PATH, headers: headersFor(token), body };
 }
 
-/** (a) The orders page (OrderList: `orders(first: 20)` with customer and items → product). */
-export function orderListRequests(token: string, orderList: PersistedOperation): BenchRequest[] {
-  return [post(token, JSON.stringify({ documentId: orderList.documentId }))];
+/**
+ * (a) The orders page (OrderList: `orders(first: 20)` with customer and items → product).
+ * With `acceptEncoding`, the client asks for a compressed answer (the compression rows).
+ */
+export function orderListRequests(
+  token: string,
+  orderList: PersistedOperation,
+  acceptEncoding?: string,
+): BenchRequest[] {
+  const request = post(token, JSON.stringify({ documentId: orderList.documentId }));
+  if (acceptEncoding === undefined) return [request];
+  return [{ ...request, headers: { ...request.headers, 'accept-encoding': acceptEncoding } }];
 }
 
 /**

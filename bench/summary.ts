@@ -1,7 +1,8 @@
 /**
  * What `npm run bench` makes of the responses it saw: the raw samples of a run, merged over
  * rounds, summarised into the numbers the README and the JSON report show (requests per second,
- * p50/p99 latency, CPU time per request, SQL statements per request, statuses, peak RSS), the
+ * p50/p99 latency, CPU time per request, SQL statements per request, response bytes per
+ * request, statuses, peak RSS), the
  * ratios against the reference servers, the targets of issues 8 and 12, and the table printed
  * on stdout. Pure functions: the load itself is bench/load.ts.
  */
@@ -24,6 +25,8 @@ export interface Samples {
   processes: Record<string, number>;
   /** Seconds the load ran. */
   seconds: number;
+  /** Bytes received for all responses, as on the wire: status line, headers and body. */
+  responseBytes: number;
 }
 
 export function emptySamples(): Samples {
@@ -36,6 +39,7 @@ export function emptySamples(): Samples {
     connectionErrors: 0,
     processes: {},
     seconds: 0,
+    responseBytes: 0,
   };
 }
 
@@ -55,6 +59,7 @@ export function mergeSamples(runs: readonly Samples[], options: { concurrent?: b
     merged.graphqlErrors += run.graphqlErrors;
     merged.userErrors += run.userErrors;
     merged.connectionErrors += run.connectionErrors;
+    merged.responseBytes += run.responseBytes;
     // Side by side, the runs share their seconds; one after another, the seconds add up.
     merged.seconds = options.concurrent
       ? Math.max(merged.seconds, run.seconds)
@@ -80,6 +85,11 @@ export interface Summary {
    * answered in it, in milliseconds; null when unknown.
    */
   cpuMsPerRequest: number | null;
+  /**
+   * Bytes received per response, as on the wire (status line, headers, body: what compression
+   * saves); null when nothing was received.
+   */
+  bytesPerRequest: number | null;
   /** Over the responses that said (X-SQL-Statements); null when none did. */
   sqlStatementsPerRequest: { mean: number; min: number; max: number } | null;
   statuses: Record<string, number>;
@@ -126,6 +136,10 @@ export function summarise(
       max: round(latencies.at(-1) ?? Number.NaN, 2),
     },
     cpuMsPerRequest: cpuMsPerRequest(cpuSeconds, requests),
+    bytesPerRequest:
+      requests > 0 && samples.responseBytes > 0
+        ? Math.round(samples.responseBytes / requests)
+        : null,
     sqlStatementsPerRequest:
       sql.length > 0
         ? {

@@ -145,6 +145,7 @@ const EnvSchema = z.object({
   MAX_ALIASES: z.coerce.number().int().min(0).default(15),
   MAX_ROOT_FIELDS: positiveInt.default(10),
   MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  MAX_VALIDATION_ERRORS: positiveInt.max(100).default(5),
   BATCHING: booleanFromEnv.default(false),
   MAX_BATCH_OPERATIONS: positiveInt.max(100).default(10),
   // Cost analysis and the per-viewer cost budget.
@@ -184,6 +185,10 @@ const EnvSchema = z.object({
   SERVED_OVER_TLS: booleanFromEnv.optional(),
   CORS_ORIGINS: corsOrigins.optional(),
   CORS_CREDENTIALS: booleanFromEnv.default(false),
+  // Responses: compression (off when a proxy compresses) and Server-Timing.
+  COMPRESSION: booleanFromEnv.default(true),
+  COMPRESSION_MIN_BYTES: byteSize.default(1024),
+  SERVER_TIMING: booleanFromEnv.optional(),
   // Prometheus metrics: a separate listener, or the main port behind a bearer token.
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().min(1).optional(),
@@ -239,6 +244,8 @@ export interface Config {
     readonly maxAliases: number;
     readonly maxRootFields: number;
     readonly maxDirectives: number;
+    /** Validation errors listed before one final TOO_MANY_VALIDATION_ERRORS ends the list. */
+    readonly maxValidationErrors: number;
     /** Batched operations per HTTP request; `false` turns batching off. */
     readonly batching: false | { readonly maxOperations: number };
     /** Hide "Did you mean …?" suggestions, which reveal the schema. */
@@ -306,6 +313,10 @@ export interface Config {
       /** Access-Control-Allow-Credentials (cookies); never with `*`. */
       readonly credentials: boolean;
     } | null;
+    /** Brotli or gzip for bodies of at least `minBytes` (http/compression.ts); null: off. */
+    readonly compression: { readonly minBytes: number } | null;
+    /** `Server-Timing: total, db, cost` on GraphQL responses (plugins/server-timing.ts). */
+    readonly serverTiming: boolean;
   };
   /** Prometheus `/metrics`; null (no endpoint at all) unless METRICS_PORT or METRICS_TOKEN. */
   readonly metrics: {
@@ -457,6 +468,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAliases: e.MAX_ALIASES,
       maxRootFields: e.MAX_ROOT_FIELDS,
       maxDirectives: e.MAX_DIRECTIVES,
+      maxValidationErrors: e.MAX_VALIDATION_ERRORS,
       batching: e.BATCHING ? { maxOperations: e.MAX_BATCH_OPERATIONS } : false,
       hideSuggestions: isProduction,
     },
@@ -492,6 +504,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             credentials: e.CORS_CREDENTIALS,
           }
         : null,
+      compression: e.COMPRESSION ? { minBytes: e.COMPRESSION_MIN_BYTES } : null,
+      // Timings tell callers how the server spends its time: shown while developing, and in
+      // production only when asked for.
+      serverTiming: e.SERVER_TIMING ?? !isProduction,
     },
     metrics:
       e.METRICS_PORT !== undefined || e.METRICS_TOKEN

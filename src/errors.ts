@@ -20,6 +20,8 @@ export const ErrorCode = {
   TOO_MANY_ROOT_FIELDS: 'TOO_MANY_ROOT_FIELDS',
   TOO_MANY_DIRECTIVES: 'TOO_MANY_DIRECTIVES',
   TOO_MANY_OPERATIONS: 'TOO_MANY_OPERATIONS',
+  /** The last error of a list cut at MAX_VALIDATION_ERRORS: more were found (HTTP 400). */
+  TOO_MANY_VALIDATION_ERRORS: 'TOO_MANY_VALIDATION_ERRORS',
   // The HTTP edge (src/http/), before the body is parsed. REQUEST_ENTITY_TOO_LARGE (413) is
   // raised by Yoga's own body limit (maxRequestBodySize), under the code Yoga gives it.
   REQUEST_ENTITY_TOO_LARGE: 'REQUEST_ENTITY_TOO_LARGE',

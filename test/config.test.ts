@@ -59,6 +59,7 @@ describe('defaults', () => {
         maxAliases: 15,
         maxRootFields: 10,
         maxDirectives: 50,
+        maxValidationErrors: 5,
         batching: false,
         hideSuggestions: false,
       },
@@ -83,7 +84,13 @@ describe('defaults', () => {
       workers: 1,
       tracing: null,
       redis: null,
-      http: { maxBodyBytes: 102_400, servedOverTls: false, cors: null },
+      http: {
+        maxBodyBytes: 102_400,
+        servedOverTls: false,
+        cors: null,
+        compression: { minBytes: 1_024 },
+        serverTiming: true,
+      },
       metrics: null,
     } satisfies Config);
   });
@@ -168,6 +175,15 @@ describe('a bad value stops the server with a ConfigError naming the variable', 
     ['SHUTDOWN_TIMEOUT_MS', 'soon'],
     ['WORKERS', '0'],
     ['WORKERS', '257'],
+    ['COMPRESSION', 'gzip'],
+    ['COMPRESSION_MIN_BYTES', '0'],
+    ['COMPRESSION_MIN_BYTES', '-1'],
+    ['COMPRESSION_MIN_BYTES', '1 kb'],
+    ['COMPRESSION_MIN_BYTES', 'small'],
+    ['SERVER_TIMING', 'on'],
+    ['MAX_VALIDATION_ERRORS', '0'],
+    ['MAX_VALIDATION_ERRORS', '101'],
+    ['MAX_VALIDATION_ERRORS', '2.5'],
   ])('%s=%s', (name, value) => {
     const error = configErrorOf({ [name]: value });
     expect(error.message).toMatch(new RegExp(`^Invalid configuration:\\n  ${name}: \\S`));
@@ -396,6 +412,29 @@ describe('the HTTP edge', () => {
 
   it('sends Strict-Transport-Security outside production only when SERVED_OVER_TLS=true', () => {
     expect(loadConfig({ SERVED_OVER_TLS: 'true' }).http.servedOverTls).toBe(true);
+  });
+
+  it.each([
+    ['512', 512],
+    ['4kb', 4_096],
+  ])('reads COMPRESSION_MIN_BYTES=%s as %i bytes', (value, bytes) => {
+    expect(loadConfig({ COMPRESSION_MIN_BYTES: value }).http.compression).toEqual({
+      minBytes: bytes,
+    });
+  });
+
+  it('turns compression off with COMPRESSION=false', () => {
+    expect(loadConfig({ COMPRESSION: 'false' }).http.compression).toBeNull();
+  });
+
+  it('sends Server-Timing in production only when SERVER_TIMING=true', () => {
+    expect(loadConfig(PRODUCTION).http.serverTiming).toBe(false);
+    expect(loadConfig({ ...PRODUCTION, SERVER_TIMING: 'true' }).http.serverTiming).toBe(true);
+    expect(loadConfig({ SERVER_TIMING: 'false' }).http.serverTiming).toBe(false);
+  });
+
+  it('reads MAX_VALIDATION_ERRORS', () => {
+    expect(loadConfig({ MAX_VALIDATION_ERRORS: '3' }).limits.maxValidationErrors).toBe(3);
   });
 });
 

@@ -15,6 +15,7 @@ import type { RequestContext } from '../context.ts';
 import { requestedCostOf, TooManySelectionsError } from '../cost/cost-model.ts';
 import { setRequestCost } from '../cost/request-cost.ts';
 import { apiError, ErrorCode } from '../errors.ts';
+import { addCostTime } from './server-timing.ts';
 
 export interface CostAnalysisOptions {
   /** Most points one operation may cost (`config.cost.maxCost`, MAX_COST; default 1,000). */
@@ -49,6 +50,7 @@ export function useCostAnalysis(options: CostAnalysisOptions): Plugin<RequestCon
       const context = args.contextValue as RequestContext;
       const explain = wantsCostExplain(context.request);
       let requested: ReturnType<typeof requestedCostOf>;
+      const start = performance.now();
       try {
         requested = requestedCostOf(args.schema, args.document, {
           operationName: args.operationName,
@@ -66,6 +68,8 @@ export function useCostAnalysis(options: CostAnalysisOptions): Plugin<RequestCon
         // (same message, BAD_USER_INPUT) before any resolver runs, so nothing is spent.
         setRequestCost(context, { requestedQueryCost: 0 });
         return;
+      } finally {
+        addCostTime(context.request, performance.now() - start);
       }
       setRequestCost(context, {
         requestedQueryCost: requested.cost,

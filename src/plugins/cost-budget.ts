@@ -39,6 +39,7 @@ import { type Plan, tenants } from '../db/schema.ts';
 import { apiError, ErrorCode } from '../errors.ts';
 import { createClientAddressResolver, type NodeServerContext } from '../http/client-address.ts';
 import { wantsCostExplain } from './cost-analysis.ts';
+import { addCostTime } from './server-timing.ts';
 
 export interface CostBudgetOptions {
   /** Bucket sizes per plan (`cost.budgets`), trusted proxies, and REDIS_FAILURE_MODE. */
@@ -265,6 +266,7 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
         async onExecuteDone({ args: doneArgs, result, setResult }) {
           // Streamed results (@defer/@stream) are not enabled; charge them what was requested.
           if (!isSingleResult(result)) return;
+          const start = performance.now();
           const actual = actualCostOf(
             doneArgs.schema,
             doneArgs.document,
@@ -273,6 +275,7 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
             result,
             { explain: wantsCostExplain(request) },
           );
+          addCostTime(request, performance.now() - start);
           const cost = getRequestCost(context);
           if (cost) {
             setRequestCost(context, {

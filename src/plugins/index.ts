@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import type { BudgetStore } from '../cost/stores/store.ts';
 import type { Database } from '../db/client.ts';
+import { useCompression } from '../http/compression.ts';
 import { useJsonBodies } from '../http/content-types.ts';
 import { useVaryOnOrigin } from '../http/cors.ts';
 import { useCsrfPrevention } from '../http/csrf-prevention.ts';
@@ -32,9 +33,11 @@ import { useOperationLimits } from './operation-limits.ts';
 import { persistedOperationIdOf, usePersistedOperations } from './persisted-operations.ts';
 import { useRequestId } from './request-id.ts';
 import { useRequestLog } from './request-log.ts';
+import { useServerTiming } from './server-timing.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
 import { useTransactionMetrics } from './transaction-metrics.ts';
 import { useUnexpectedErrorLog } from './unexpected-errors.ts';
+import { useValidationErrorLimit } from './validation-error-limit.ts';
 
 export interface PipelineDeps {
   config: Config;
@@ -77,6 +80,8 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useUnexpectedErrorLog({ logger: deps.logger }) as Plugin<RequestContext>,
     // Before GraphQL: every response and error carries the request id.
     useRequestId() as Plugin<RequestContext>,
+    // Server-Timing (total, db, cost): early, so that `total` starts before everything below.
+    ...(deps.config.http.serverTiming ? [useServerTiming()] : []),
     // One log line per request (early, so its duration covers what follows), and the
     // Prometheus metrics; /metrics itself on this port only behind METRICS_TOKEN.
     useRequestLog({ logger: deps.logger, persistedIdOf: persistedOperationIdOf }),
@@ -108,6 +113,9 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
     // Introspection: everyone in development, admins only in production (403 FORBIDDEN).
     useIntrospection({ openToAll: !deps.config.isProduction }),
+    // At most MAX_VALIDATION_ERRORS errors, then TOO_MANY_VALIDATION_ERRORS: a small document
+    // must not make a long answer. Kept without protections too: it is no cost control.
+    useValidationErrorLimit({ maxErrors: deps.config.limits.maxValidationErrors }),
     // The executor: operations compiled to JavaScript once per document (graphql-jit). First
     // of the plugins that wrap execution, so every later one wraps it.
     useCompiledExecution({ logger: deps.logger }) as Plugin<RequestContext>,
@@ -120,6 +128,11 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     }),
     // Wraps the tenant transaction, so it must come right after it: transactions in flight.
     ...(metrics ? [useTransactionMetrics({ metrics })] : []),
+    // Last of the response hooks: compresses the final body (a 304 included, left as it is),
+    // after every other plugin has set it and its headers.
+    ...(deps.config.http.compression
+      ? [useCompression(deps.config.http.compression) as Plugin<RequestContext>]
+      : []),
   ];
 }
 

@@ -16,7 +16,11 @@ import type { RequestContext } from '../context.ts';
 import { isConnectionFailure } from '../db/circuit-breaker.ts';
 import { APP_ROLE, type Database, type Db } from '../db/client.ts';
 import { preparedStatement } from '../db/prepared.ts';
-import { countStatementsOf, type StatementCount } from '../db/statement-counter.ts';
+import {
+  countStatementsOf,
+  newStatementCount,
+  type StatementCount,
+} from '../db/statement-counter.ts';
 import {
   completeIdempotentMutations,
   IDEMPOTENT_REPLAYED_HEADER,
@@ -39,8 +43,15 @@ const setUpTransaction = preparedStatement<{ tenantId: string; role: string; rea
   sql`select set_config('app.tenant_id', ${sql.placeholder('tenantId')}, true), set_config('role', ${sql.placeholder('role')}, true), set_config('transaction_read_only', ${sql.placeholder('readOnly')}, true)`,
 );
 
+/** Per request: the statements its transactions sent, and the time they took. */
+const counts = new WeakMap<Request, StatementCount>();
+
+/** Milliseconds the request's SQL statements were in flight (Server-Timing `db`); 0 if none. */
+export function databaseTimeOf(request: Request): number {
+  return counts.get(request)?.ms ?? 0;
+}
+
 export function useTenantTransaction(options: TenantTransactionOptions): Plugin<RequestContext> {
-  const counts = new WeakMap<Request, StatementCount>();
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn((args) => {
@@ -49,7 +60,7 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
         const readOnly = operation?.operation !== 'mutation';
         // An empty tenant matches no row: anonymous callers see nothing.
         const tenantId = context.viewer?.tenantId ?? '';
-        const counter = counts.get(context.request) ?? { count: 0 };
+        const counter = counts.get(context.request) ?? newStatementCount();
         counts.set(context.request, counter);
         let executed: Awaited<ReturnType<typeof executeFn>> | undefined;
         // Through the circuit breaker: while PostgreSQL is unreachable this fails at once

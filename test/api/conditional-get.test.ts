@@ -134,7 +134,7 @@ describe('a successful query over GET', () => {
     expect(cacheHeaders(response.headers)).toEqual({
       etag: expectedEtag({ viewer: { user: { username: 'alice' } } }),
       cacheControl: 'private, no-cache',
-      vary: 'Authorization, Accept',
+      vary: 'Authorization, Accept, Accept-Encoding',
     });
     expect(response.headers.get('etag')).toMatch(WEAK_ETAG);
   });
@@ -172,8 +172,10 @@ describe('a successful query over GET', () => {
         .get('vary')
         ?.split(',')
         .map((name) => name.trim());
-      expect(vary).toEqual(expect.arrayContaining(['Origin', 'Authorization', 'Accept']));
-      expect(vary).toHaveLength(3);
+      expect(vary).toEqual(
+        expect.arrayContaining(['Origin', 'Authorization', 'Accept', 'Accept-Encoding']),
+      );
+      expect(vary).toHaveLength(4);
     } finally {
       await withCors.close();
     }
@@ -196,7 +198,7 @@ describe('If-None-Match', () => {
     expect(cacheHeaders(response.headers)).toEqual({
       etag,
       cacheControl: 'private, no-cache',
-      vary: 'Authorization, Accept',
+      vary: 'Authorization, Accept, Accept-Encoding',
     });
     expect(response.headers.get('content-type')).toBeNull();
     expect(response.headers.get('content-length')).toBeNull();
@@ -306,7 +308,7 @@ describe('what the ETag identifies', () => {
 });
 
 describe('responses without an ETag', () => {
-  it('POST: no ETag, no Cache-Control, no Vary, and If-None-Match is ignored', async () => {
+  it('POST: no ETag, no Cache-Control, Vary only by encoding, and If-None-Match is ignored', async () => {
     const etag = (await get(WHO_AM_I)).headers.get('etag')!;
     const response = await t.graphql(
       WHO_AM_I,
@@ -318,7 +320,11 @@ describe('responses without an ETag', () => {
     );
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ data: { viewer: { user: { username: 'alice' } } } });
-    expect(cacheHeaders(response.headers)).toEqual({ etag: null, cacheControl: null, vary: null });
+    expect(cacheHeaders(response.headers)).toEqual({
+      etag: null,
+      cacheControl: null,
+      vary: 'Accept-Encoding',
+    });
   });
 
   it('a GET rejected before execution (400): no ETag, still private and no-cache', async () => {
@@ -329,7 +335,7 @@ describe('responses without an ETag', () => {
     expect(cacheHeaders(response.headers)).toEqual({
       etag: null,
       cacheControl: 'private, no-cache',
-      vary: 'Authorization, Accept',
+      vary: 'Authorization, Accept, Accept-Encoding',
     });
   });
 
@@ -341,7 +347,7 @@ describe('responses without an ETag', () => {
     expect(cacheHeaders(response.headers)).toEqual({
       etag: null,
       cacheControl: 'private, no-cache',
-      vary: 'Authorization, Accept',
+      vary: 'Authorization, Accept, Accept-Encoding',
     });
   });
 });

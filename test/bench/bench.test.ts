@@ -47,6 +47,7 @@ describe('parseBenchArgs', () => {
       new Set(['protections-off', 'orders']),
     );
     expect(parseBenchArgs(['--only', 'scale-out'])?.groups).toEqual(new Set(['scale-out']));
+    expect(parseBenchArgs(['--only', 'compression'])?.groups).toEqual(new Set(['compression']));
   });
 
   it('runs the references and high-concurrency by default, --quick too', () => {
@@ -105,6 +106,7 @@ describe('formatReport', () => {
         statuses: { '200': 2 },
         sqlStatements: [5, 5],
         seconds: 1,
+        responseBytes: 25_000,
       },
       300 * 1024,
       0.001,
@@ -142,7 +144,13 @@ describe('formatReport', () => {
         title: '(a) reference',
         server: 'ceiling',
         load: '',
-        summary: { ...summary, requestsPerSecond: 4, peakRssMb: null, cpuMsPerRequest: 0.25 },
+        summary: {
+          ...summary,
+          requestsPerSecond: 4,
+          peakRssMb: null,
+          cpuMsPerRequest: 0.25,
+          bytesPerRequest: null,
+        },
       },
     },
     ratios: { protectionsOnVsOff: 0.97, throughputVsNaive: null, oursVsCeiling: 0.5 },
@@ -161,10 +169,10 @@ describe('formatReport', () => {
         'Orders API benchmark (quick), 2026-01-01T00:00:00.000Z',
         '2 × Test CPU, 4 GB, Linux, Node v20.0.0, PostgreSQL 15.0, load average 0.1 at start',
         '',
-        'scenario       server   req/s  p50 ms  p99 ms  CPU ms/req  SQL/req  non-2xx  RSS MB  statuses',
-        '-------------  -------  -----  ------  ------  ----------  -------  -------  ------  --------',
-        '(a) OrderList  ours         2      10      20         0.5        5        0     300  200×2',
-        '(a) reference  ceiling      4      10      20        0.25        5        0       –  200×2',
+        'scenario       server   req/s  p50 ms  p99 ms  CPU ms/req  bytes/req  SQL/req  non-2xx  RSS MB  statuses',
+        '-------------  -------  -----  ------  ------  ----------  ---------  -------  -------  ------  --------',
+        '(a) OrderList  ours         2      10      20         0.5      12500        5        0     300  200×2',
+        '(a) reference  ceiling      4      10      20        0.25          –        5        0       –  200×2',
         '',
         'Ratios (ours ÷ reference):',
         '  protectionsOnVsOff: 0.97',

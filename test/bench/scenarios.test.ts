@@ -4,6 +4,7 @@
  * numbers would be about something else. No load, no timing.
  */
 import { readFile } from 'node:fs/promises';
+import { brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ATTACKS,
@@ -91,6 +92,27 @@ describe('(a) the orders page', () => {
     expect(response.status).toBe(200);
     expect(response.json.errors).toBeUndefined();
     expect(response.json.data.orders.nodes).toHaveLength(20);
+  });
+
+  it('asks for brotli in the compression row, and gets the same page, smaller', async () => {
+    const [plain] = orderListRequests(alice, operations.OrderList);
+    const [br] = orderListRequests(alice, operations.OrderList, 'br');
+    expect(br?.headers).toEqual({ ...plain?.headers, 'accept-encoding': 'br' });
+    const request = (sent: BenchRequest) =>
+      testApp.fetch('/graphql', {
+        method: 'POST',
+        headers: sent.headers as Record<string, string>,
+        body: sent.body as string,
+      });
+    const uncompressed = await request(plain as BenchRequest);
+    const compressed = await request(br as BenchRequest);
+    expect(uncompressed.headers.get('content-encoding')).toBeNull();
+    expect(compressed.headers.get('content-encoding')).toBe('br');
+    const plainBytes = Buffer.from(await uncompressed.arrayBuffer());
+    const brBytes = Buffer.from(await compressed.arrayBuffer());
+    expect(brBytes.byteLength).toBeLessThan(plainBytes.byteLength / 4);
+    const page = (bytes: Buffer) => JSON.parse(bytes.toString('utf8')).data;
+    expect(page(brotliDecompressSync(brBytes))).toEqual(page(plainBytes));
   });
 
   it('changes only the page size in the text variants, and they cost the same SQL statements', async () => {

@@ -46,6 +46,7 @@ describe('summarise', () => {
         connectionErrors: 3,
         processes: { '41': 4 },
         seconds: 2,
+        responseBytes: 10_002,
       }),
       2048,
       0.01,
@@ -55,6 +56,7 @@ describe('summarise', () => {
       requestsPerSecond: 2,
       latencyMs: { p50: 20, p99: 40, max: 40 },
       cpuMsPerRequest: 2.5,
+      bytesPerRequest: 2501,
       sqlStatementsPerRequest: { mean: 5.33, min: 5, max: 6 },
       statuses: { '200': 3, '413': 1 },
       non2xx: 1,
@@ -71,6 +73,7 @@ describe('summarise', () => {
     expect(summary.sqlStatementsPerRequest).toBeNull();
     expect(summary.peakRssMb).toBeNull();
     expect(summary.cpuMsPerRequest).toBeNull();
+    expect(summary.bytesPerRequest).toBeNull();
     expect(summary.non2xx).toBe(1);
   });
 
@@ -87,6 +90,7 @@ describe('mergeSamples', () => {
     processes: { '1': 2 },
     graphqlErrors: 1,
     seconds: 5,
+    responseBytes: 300,
   });
   const b = samples({
     latenciesMs: [3],
@@ -95,6 +99,7 @@ describe('mergeSamples', () => {
     processes: { '2': 1 },
     connectionErrors: 2,
     seconds: 4,
+    responseBytes: 150,
   });
 
   it('adds the seconds of rounds that ran one after another', () => {
@@ -107,6 +112,7 @@ describe('mergeSamples', () => {
       connectionErrors: 2,
       processes: { '1': 2, '2': 1 },
       seconds: 9,
+      responseBytes: 450,
     });
   });
 

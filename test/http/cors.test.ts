@@ -16,7 +16,7 @@ const ADMIN_ORIGIN = 'https://admin.example.com';
 const LISTED = `${APP_ORIGIN},${ADMIN_ORIGIN}`;
 
 const EXPOSED =
-  'X-Request-Id, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Idempotent-Replayed';
+  'X-Request-Id, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Idempotent-Replayed, Server-Timing';
 
 const CORS_HEADERS = [
   'access-control-allow-origin',
@@ -95,7 +95,7 @@ describe('CORS_ORIGINS lists origins', () => {
       'access-control-allow-headers': 'authorization, content-type',
       'access-control-expose-headers': EXPOSED,
       'access-control-max-age': '600',
-      vary: 'Access-Control-Request-Headers, Origin',
+      vary: 'Access-Control-Request-Headers, Origin, Accept-Encoding',
     });
   });
 
@@ -107,7 +107,7 @@ describe('CORS_ORIGINS lists origins', () => {
       'access-control-allow-methods': 'GET, POST',
       'access-control-expose-headers': EXPOSED,
       'access-control-max-age': '600',
-      vary: 'Origin',
+      vary: 'Origin, Accept-Encoding',
     });
   });
 
@@ -120,14 +120,14 @@ describe('CORS_ORIGINS lists origins', () => {
     ['the null origin (sandboxed frames, file: pages)', 'null'],
   ])('gives %s no CORS headers, on its preflight or its request', async (_kind, origin) => {
     const refused = await preflight(app, origin);
-    expect(corsHeaders(refused)).toEqual({ vary: 'Origin' });
+    expect(corsHeaders(refused)).toEqual({ vary: 'Origin, Accept-Encoding' });
     const answered = await post(app, origin);
-    expect(corsHeaders(answered)).toEqual({ vary: 'Origin' });
+    expect(corsHeaders(answered)).toEqual({ vary: 'Origin, Accept-Encoding' });
   });
 
   it('varies by Origin even when a request has none', async () => {
     const response = await app.fetch('http://localhost/healthz');
-    expect(corsHeaders(response)).toEqual({ vary: 'Origin' });
+    expect(corsHeaders(response)).toEqual({ vary: 'Origin, Accept-Encoding' });
   });
 
   it('sends no Access-Control-Allow-Credentials unless CORS_CREDENTIALS=true', async () => {
@@ -149,7 +149,9 @@ describe('CORS_CREDENTIALS=true', () => {
       'access-control-allow-origin': APP_ORIGIN,
       'access-control-allow-credentials': 'true',
     });
-    expect(corsHeaders(await post(app, 'https://evil.example'))).toEqual({ vary: 'Origin' });
+    expect(corsHeaders(await post(app, 'https://evil.example'))).toEqual({
+      vary: 'Origin, Accept-Encoding',
+    });
   });
 });
 
@@ -163,7 +165,7 @@ describe('CORS_ORIGINS=* (refused in production)', () => {
         'access-control-allow-methods': 'GET, POST',
         'access-control-expose-headers': EXPOSED,
         'access-control-max-age': '600',
-        vary: 'Origin',
+        vary: 'Origin, Accept-Encoding',
       });
     }
   });
@@ -173,9 +175,10 @@ describe('no CORS_ORIGINS (the default)', () => {
   it('sends no CORS headers to any origin, and answers no preflight', async () => {
     const refused = await preflight(t.app, APP_ORIGIN);
     expect(refused.status).toBe(405);
-    expect(corsHeaders(refused)).toEqual({});
+    // Vary by encoding only: compression's (http/compression.ts), on every response.
+    expect(corsHeaders(refused)).toEqual({ vary: 'Accept-Encoding' });
     const answered = await post(t.app, APP_ORIGIN);
     expect(answered.status).toBe(200);
-    expect(corsHeaders(answered)).toEqual({});
+    expect(corsHeaders(answered)).toEqual({ vary: 'Accept-Encoding' });
   });
 });
