@@ -16,7 +16,7 @@ import {
   parse,
   validate,
 } from 'graphql';
-import type { Config } from '../config.ts';
+import type { AnalysisSettings } from '../config.ts';
 import { TooManySelectionsError } from '../cost/cost-model.ts';
 import { worstCaseCostOf } from '../cost/worst-case.ts';
 import { STANDARD_INTROSPECTION_DEPTH } from '../plugins/operation-limits.ts';
@@ -62,13 +62,10 @@ export type AnalysisResult =
   | { readonly ok: true; readonly operation: AnalyzedOperation }
   | { readonly ok: false; readonly problems: readonly OperationProblem[] };
 
-/** The settings an analysis depends on: the server's limits, costs and page sizes. */
-export type AnalysisConfig = Pick<Config, 'limits' | 'cost' | 'pagination'>;
-
 export function analyzeOperation(
   schema: GraphQLSchema,
   document: string,
-  config: AnalysisConfig,
+  config: AnalysisSettings,
 ): AnalysisResult {
   const { limits } = config;
   const refuse = (code: OperationProblemCode, message: string): AnalysisResult => ({

@@ -561,6 +561,18 @@ describe('npm run pq -- build', () => {
     );
   });
 
+  it.each(['build', 'check'])(
+    'runs %s with NODE_ENV=production and none of the server settings production needs',
+    async (command) => {
+      // No JWT_*, no DATABASE_URL, and a server setting that would stop the server: none of
+      // them is build's or check's business.
+      const env = { NODE_ENV: 'production', PORT: 'not-a-port', JWT_ALGORITHMS: 'none' };
+      const result = await pq([command, '--dir', await copyOfOperations()], env);
+      expect(result.err).toBe('');
+      expect(result.status).toBe(0);
+    },
+  );
+
   it('refuses a limit its environment gets wrong, naming the variable', async () => {
     const result = await pq(['build', '--dir', await copyOfOperations()], { MAX_COST: 'lots' });
     expect(result.status).toBe(1);
