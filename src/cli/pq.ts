@@ -6,7 +6,8 @@
  *              server's limits (naming it and why) and writes persisted-queries/manifest.json.
  * - `check`    fails when manifest.json is not what `build` would write (CI runs it).
  * - `register <file> --url <server> [--token <admin token>]` registers operations in a running
- *              server through its registerPersistedOperation mutation. The token may also come
+ *              server through its registerPersistedOperation mutation, for the token's tenant
+ *              (README, "Persisted operations"); an anonymous operation is refused, as by build. The token may also come
  *              from PQ_TOKEN (keeps it out of the process list).
  *
  * Inputs (build reads the folder's files; register one file): `.graphql` files, Apollo's
@@ -23,7 +24,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { GraphQLSchema } from 'graphql';
 import { type AnalysisSettings, ConfigError, loadAnalysisSettings } from '../config.ts';
-import { analyzeOperation } from '../persisted-operations/analyze.ts';
+import {
+  ANONYMOUS_OPERATION,
+  analyzeOperation,
+  hasAnonymousOperation,
+} from '../persisted-operations/analyze.ts';
 import { digestsOf } from '../persisted-operations/digests.ts';
 import { OperationFileError, readOperationFile } from '../persisted-operations/formats.ts';
 import {
@@ -129,12 +134,6 @@ export async function collectOperations(
         continue;
       }
       const { operation } = analysis;
-      if (!operation.operationName) {
-        problems.push(
-          `${incoming.source}: the operation has no name; name it (logs, metrics and the manifest list operations by name).`,
-        );
-        continue;
-      }
       const sameName = byName.get(operation.operationName);
       if (sameName) {
         if (sameName.operation.id !== operation.id) {
@@ -260,6 +259,14 @@ async function register(
 
   let failed = 0;
   for (const operation of operations) {
+    // Refused here as build refuses it, without a round trip (and whatever the server's version).
+    if (hasAnonymousOperation(operation.document)) {
+      failed++;
+      output.err(
+        `  refused ${operation.source}: ${ANONYMOUS_OPERATION.code}: ${ANONYMOUS_OPERATION.message}`,
+      );
+      continue;
+    }
     const variables = { input: { document: operation.document, clientMutationId: randomUUID() } };
     // By id first: where the server runs only persisted operations, this mutation is one of
     // them. A server whose manifest predates it gets the text instead (allow and off modes).

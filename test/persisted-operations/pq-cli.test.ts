@@ -460,7 +460,7 @@ describe('npm run pq -- build', () => {
       { 'Anonymous.graphql': '{ rateLimit { resetAt } }\n' },
       {},
       [
-        'Anonymous.graphql: the operation has no name; name it (logs, metrics and the manifest list operations by name).',
+        'Anonymous.graphql: ANONYMOUS_OPERATION: The operation has no name; name it (logs, metrics and the manifest list operations by name).',
       ],
     ],
     [
@@ -903,6 +903,32 @@ describe('npm run pq -- register', () => {
       const code = await errorCode({ documentId: digest('sha1', document) });
       expect(code).toBe(document === BIG ? 'PERSISTED_QUERY_NOT_FOUND' : undefined);
     }
+  });
+
+  it('refuses an anonymous operation as build does, with ANONYMOUS_OPERATION, and registers the rest', async () => {
+    const anonymous = '{ products(first: 4) { nodes { id } } }';
+    const named = 'query NamedFour { products(first: 4) { nodes { id } } }';
+    const dir = await temporaryDir();
+    const file = path.join(dir, 'persisted-documents.json');
+    await writeFile(
+      file,
+      JSON.stringify({ [digest('sha1', anonymous)]: anonymous, [digest('sha1', named)]: named }),
+    );
+    expect(await register(file)).toEqual({
+      status: 1,
+      out: [
+        `${file}: 2 operation(s) (persisted-documents) → ${url}`,
+        registered('NamedFour', named, 5),
+      ].join('\n'),
+      err: [
+        `  refused persisted-documents.json#${digest('sha1', anonymous)}: ANONYMOUS_OPERATION: The operation has no name; name it (logs, metrics and the manifest list operations by name).`,
+        '1 of 2 operation(s) not registered.',
+      ].join('\n'),
+    });
+    expect(await errorCode({ documentId: digest('sha1', anonymous) })).toBe(
+      'PERSISTED_QUERY_NOT_FOUND',
+    );
+    expect(await errorCode({ documentId: digest('sha1', named) })).toBeUndefined();
   });
 
   it("refuses a member's token with FORBIDDEN, registering nothing", async () => {
