@@ -343,12 +343,16 @@ export class ConfigError extends Error {
 const DEV_ISSUER = 'orders-api-dev';
 const DEFAULT_AUDIENCE = 'orders-api';
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/** Parses the environment with `schema`, or throws a ConfigError naming each bad variable. */
+function parseEnvironment<Schema extends z.ZodType>(
+  schema: Schema,
+  env: Record<string, string | undefined>,
+): z.output<Schema> {
   // An empty variable means "unset": shells and .env files often export `FOO=`.
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = EnvSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     // Fix: name the variable itself; a list variable's issue path also has the item's index
     // (`JWT_ALGORITHMS.0`), which is no variable anyone can set.
@@ -357,7 +361,63 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * What checking an operation against the server's limits needs (`npm run pq -- build` and
+ * `check`): the operation limits, the page sizes and MAX_COST. Nothing about where the server
+ * runs, so a CI job with NODE_ENV=production and no JWT or database settings can build the
+ * manifest the production servers will enforce.
+ */
+export interface AnalysisSettings {
+  readonly limits: Pick<
+    Config['limits'],
+    'maxDocumentSize' | 'maxTokens' | 'maxDepth' | 'maxAliases' | 'maxRootFields' | 'maxDirectives'
+  >;
+  readonly cost: Pick<Config['cost'], 'maxCost'>;
+  readonly pagination: Config['pagination'];
+}
+
+const AnalysisEnvSchema = EnvSchema.pick({
+  PAGE_SIZE_DEFAULT: true,
+  PAGE_SIZE_MAX: true,
+  MAX_DOCUMENT_SIZE: true,
+  MAX_TOKENS: true,
+  MAX_DEPTH: true,
+  MAX_ALIASES: true,
+  MAX_ROOT_FIELDS: true,
+  MAX_DIRECTIVES: true,
+  MAX_COST: true,
+});
+
+function analysisSettingsOf(e: z.output<typeof AnalysisEnvSchema>): AnalysisSettings {
+  if (e.PAGE_SIZE_DEFAULT > e.PAGE_SIZE_MAX) {
+    throw new ConfigError('PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX.');
+  }
+  return {
+    limits: {
+      maxDocumentSize: e.MAX_DOCUMENT_SIZE,
+      maxTokens: e.MAX_TOKENS,
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxRootFields: e.MAX_ROOT_FIELDS,
+      maxDirectives: e.MAX_DIRECTIVES,
+    },
+    cost: { maxCost: e.MAX_COST },
+    pagination: { defaultSize: e.PAGE_SIZE_DEFAULT, maxSize: e.PAGE_SIZE_MAX },
+  };
+}
+
+/** The analysis settings alone: reads only their variables, whatever NODE_ENV says. */
+export function loadAnalysisSettings(
+  env: Record<string, string | undefined> = process.env,
+): AnalysisSettings {
+  return deepFreeze(analysisSettingsOf(parseEnvironment(AnalysisEnvSchema, env)));
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const e = parseEnvironment(EnvSchema, env);
   const isProduction = e.NODE_ENV === 'production';
   const dataDir = path.resolve(e.DATA_DIR);
 
@@ -419,9 +479,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `WORKERS=${e.WORKERS} needs DATABASE_URL: the embedded PGlite database runs inside one process and cannot be shared by several workers. Set DATABASE_URL to a PostgreSQL server, or WORKERS=1.`,
     );
   }
-  if (e.PAGE_SIZE_DEFAULT > e.PAGE_SIZE_MAX) {
-    throw new ConfigError('PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX.');
-  }
+  const analysis = analysisSettingsOf(e);
 
   // OTLP's rule: a signal's own endpoint is used as it is; the shared one gets `/v1/traces`
   // appended to its path (`http://collector:4318/otlp` → `http://collector:4318/otlp/v1/traces`).
@@ -460,20 +518,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokenLifetimeSeconds: e.JWT_MAX_TOKEN_LIFETIME,
       keys,
     },
-    pagination: { defaultSize: e.PAGE_SIZE_DEFAULT, maxSize: e.PAGE_SIZE_MAX },
+    pagination: analysis.pagination,
     limits: {
-      maxDocumentSize: e.MAX_DOCUMENT_SIZE,
-      maxTokens: e.MAX_TOKENS,
-      maxDepth: e.MAX_DEPTH,
-      maxAliases: e.MAX_ALIASES,
-      maxRootFields: e.MAX_ROOT_FIELDS,
-      maxDirectives: e.MAX_DIRECTIVES,
+      ...analysis.limits,
       maxValidationErrors: e.MAX_VALIDATION_ERRORS,
       batching: e.BATCHING ? { maxOperations: e.MAX_BATCH_OPERATIONS } : false,
       hideSuggestions: isProduction,
     },
     cost: {
-      maxCost: e.MAX_COST,
+      maxCost: analysis.cost.maxCost,
       budgets: {
         free: e.BUDGET_FREE,
         pro: e.BUDGET_PRO,

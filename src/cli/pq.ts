@@ -6,13 +6,16 @@
  *              server's limits (naming it and why) and writes persisted-queries/manifest.json.
  * - `check`    fails when manifest.json is not what `build` would write (CI runs it).
  * - `register <file> --url <server> [--token <admin token>]` registers operations in a running
- *              server through its registerPersistedOperation mutation. The token may also come
+ *              server through its registerPersistedOperation mutation, for the token's tenant
+ *              (README, "Persisted operations"); an anonymous operation is refused, as by build. The token may also come
  *              from PQ_TOKEN (keeps it out of the process list).
  *
  * Inputs (build reads the folder's files; register one file): `.graphql` files, Apollo's
  * persisted query manifest, GraphQL Code Generator's persisted documents and Relay's persisted
  * queries JSON (persisted-operations/formats.ts). MAX_DEPTH, MAX_COST, PAGE_SIZE_* … are read
- * from the environment, as the server reads them.
+ * from the environment, as the server reads them, and nothing else: `build` and `check` need the
+ * schema and the documents only, so they run in a CI job with NODE_ENV=production and none of
+ * the server's JWT or database settings.
  * Exit status: 0 success, 1 refused operations, a stale manifest or a failed registration.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,8 +23,12 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { GraphQLSchema } from 'graphql';
-import { ConfigError, loadConfig } from '../config.ts';
-import { type AnalysisConfig, analyzeOperation } from '../persisted-operations/analyze.ts';
+import { type AnalysisSettings, ConfigError, loadAnalysisSettings } from '../config.ts';
+import {
+  ANONYMOUS_OPERATION,
+  analyzeOperation,
+  hasAnonymousOperation,
+} from '../persisted-operations/analyze.ts';
 import { digestsOf } from '../persisted-operations/digests.ts';
 import { OperationFileError, readOperationFile } from '../persisted-operations/formats.ts';
 import {
@@ -74,10 +81,10 @@ export async function runPqCli(
     switch (command) {
       case 'build':
         if (rest.length > 0) throw new PqCliError(USAGE);
-        return await build(dir, loadConfig(env), output);
+        return await build(dir, loadAnalysisSettings(env), output);
       case 'check':
         if (rest.length > 0) throw new PqCliError(USAGE);
-        return await check(dir, loadConfig(env), output);
+        return await check(dir, loadAnalysisSettings(env), output);
       case 'register': {
         const [file] = rest;
         const token = values.token ?? env.PQ_TOKEN;
@@ -105,7 +112,7 @@ export async function runPqCli(
 /** Every operation of the folder, analyzed; problems are lines naming the file and why. */
 export async function collectOperations(
   dir: string,
-  config: AnalysisConfig,
+  config: AnalysisSettings,
   operationSchema: GraphQLSchema = schema,
 ): Promise<{ operations: SourcedOperation[]; problems: string[] }> {
   const names = (await readdir(dir).catch(() => [] as string[]))
@@ -127,12 +134,6 @@ export async function collectOperations(
         continue;
       }
       const { operation } = analysis;
-      if (!operation.operationName) {
-        problems.push(
-          `${incoming.source}: the operation has no name; name it (logs, metrics and the manifest list operations by name).`,
-        );
-        continue;
-      }
       const sameName = byName.get(operation.operationName);
       if (sameName) {
         if (sameName.operation.id !== operation.id) {
@@ -151,7 +152,7 @@ export async function collectOperations(
 }
 
 /** What `build` writes for the folder (throws PqCliError listing refused operations). */
-export async function expectedManifest(dir: string, config: AnalysisConfig): Promise<Manifest> {
+export async function expectedManifest(dir: string, config: AnalysisSettings): Promise<Manifest> {
   const { operations, problems } = await collectOperations(dir, config);
   if (problems.length > 0) {
     throw new PqCliError(
@@ -164,7 +165,7 @@ export async function expectedManifest(dir: string, config: AnalysisConfig): Pro
   return manifestOf(operations);
 }
 
-async function build(dir: string, config: AnalysisConfig, output: CliOutput): Promise<number> {
+async function build(dir: string, config: AnalysisSettings, output: CliOutput): Promise<number> {
   const manifest = await expectedManifest(dir, config);
   const file = path.join(dir, MANIFEST_FILE_NAME);
   await writeFile(file, serializeManifest(manifest));
@@ -179,7 +180,7 @@ async function build(dir: string, config: AnalysisConfig, output: CliOutput): Pr
   return 0;
 }
 
-async function check(dir: string, config: AnalysisConfig, output: CliOutput): Promise<number> {
+async function check(dir: string, config: AnalysisSettings, output: CliOutput): Promise<number> {
   const expected = await expectedManifest(dir, config);
   const file = path.join(dir, MANIFEST_FILE_NAME);
   const text = await readFile(file, 'utf8').catch(() => null);
@@ -258,6 +259,14 @@ async function register(
 
   let failed = 0;
   for (const operation of operations) {
+    // Refused here as build refuses it, without a round trip (and whatever the server's version).
+    if (hasAnonymousOperation(operation.document)) {
+      failed++;
+      output.err(
+        `  refused ${operation.source}: ${ANONYMOUS_OPERATION.code}: ${ANONYMOUS_OPERATION.message}`,
+      );
+      continue;
+    }
     const variables = { input: { document: operation.document, clientMutationId: randomUUID() } };
     // By id first: where the server runs only persisted operations, this mutation is one of
     // them. A server whose manifest predates it gets the text instead (allow and off modes).

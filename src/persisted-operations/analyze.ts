@@ -1,7 +1,7 @@
 /**
  * What it takes for a document to become a persisted operation, checked the same way by
  * `npm run pq -- build`, by `registerPersistedOperation` and by the server when it loads one:
- * it is within the size and token limits, parses, holds exactly one operation, validates
+ * it is within the size and token limits, parses, holds exactly one named operation, validates
  * against the schema, stays within the depth, alias, root-field and directive limits, and
  * costs at most MAX_COST even with its worst-case variables (cost/worst-case.ts). Whatever
  * fails is reported with the same codes the server uses for a full-text request, so an
@@ -16,7 +16,7 @@ import {
   parse,
   validate,
 } from 'graphql';
-import type { Config } from '../config.ts';
+import type { AnalysisSettings } from '../config.ts';
 import { TooManySelectionsError } from '../cost/cost-model.ts';
 import { worstCaseCostOf } from '../cost/worst-case.ts';
 import { STANDARD_INTROSPECTION_DEPTH } from '../plugins/operation-limits.ts';
@@ -29,6 +29,7 @@ export type OperationType = OperationDefinitionNode['operation'];
 /** Why a document cannot be persisted; the limit codes are those of errors.ts. */
 export type OperationProblemCode =
   | 'INVALID_DOCUMENT'
+  | 'ANONYMOUS_OPERATION'
   | 'DOCUMENT_TOO_LARGE'
   | 'TOO_MANY_TOKENS'
   | 'QUERY_TOO_DEEP'
@@ -42,6 +43,30 @@ export interface OperationProblem {
   readonly message: string;
 }
 
+/**
+ * Why an operation must have a name: logs, metrics and the manifest list operations by name,
+ * and an operator reviewing the allow-list needs to know what each entry is for.
+ */
+export const ANONYMOUS_OPERATION: OperationProblem = {
+  code: 'ANONYMOUS_OPERATION',
+  message:
+    'The operation has no name; name it (logs, metrics and the manifest list operations by name).',
+};
+
+/**
+ * Whether a document's operations are all named, by parsing it only: what `pq register` checks
+ * before sending anything. A document that does not parse is left to the full analysis.
+ */
+export function hasAnonymousOperation(document: string): boolean {
+  try {
+    return parse(document, { noLocation: true }).definitions.some(
+      (definition) => definition.kind === Kind.OPERATION_DEFINITION && !definition.name,
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** A document that passed every check, with what the manifest and the table record. */
 export interface AnalyzedOperation {
   /** sha256 of the document text, lowercase hex: the id clients send as `sha256:<id>`. */
@@ -51,7 +76,7 @@ export interface AnalyzedOperation {
   /** The text exactly as given: its digests are what clients send. */
   readonly document: string;
   readonly ast: DocumentNode;
-  readonly operationName: string | null;
+  readonly operationName: string;
   readonly operationType: OperationType;
   /** Static cost with worst-case variables (every page at its maximum size). */
   readonly cost: number;
@@ -62,13 +87,10 @@ export type AnalysisResult =
   | { readonly ok: true; readonly operation: AnalyzedOperation }
   | { readonly ok: false; readonly problems: readonly OperationProblem[] };
 
-/** The settings an analysis depends on: the server's limits, costs and page sizes. */
-export type AnalysisConfig = Pick<Config, 'limits' | 'cost' | 'pagination'>;
-
 export function analyzeOperation(
   schema: GraphQLSchema,
   document: string,
-  config: AnalysisConfig,
+  config: AnalysisSettings,
 ): AnalysisResult {
   const { limits } = config;
   const refuse = (code: OperationProblemCode, message: string): AnalysisResult => ({
@@ -104,6 +126,7 @@ export function analyzeOperation(
       `A persisted document holds exactly one operation; this one has ${operations.length}.`,
     );
   }
+  if (!operation.name) return { ok: false, problems: [ANONYMOUS_OPERATION] };
 
   const validationErrors = validate(schema, ast);
   if (validationErrors.length > 0) {
@@ -178,7 +201,7 @@ export function analyzeOperation(
       sha1: digests.sha1,
       document,
       ast,
-      operationName: operation.name?.value ?? null,
+      operationName: operation.name.value,
       operationType: operation.operation,
       cost,
       depth: shape.depth,

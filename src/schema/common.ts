@@ -80,6 +80,8 @@ export const UserErrorCode = {
   CURRENCY_MISMATCH: 'The items of one order must share one currency.',
   INVALID_DOCUMENT:
     'A GraphQL document does not parse, does not validate against the schema, or does not hold exactly one operation.',
+  ANONYMOUS_OPERATION:
+    'A persisted operation has no name: operations on the allow-list must be named (`query ProductList { … }`).',
   DOCUMENT_TOO_LARGE: 'A GraphQL document is longer than MAX_DOCUMENT_SIZE characters.',
   TOO_MANY_TOKENS: 'A GraphQL document has more than MAX_TOKENS tokens.',
   QUERY_TOO_DEEP: 'An operation nests deeper than MAX_DEPTH.',

@@ -330,6 +330,12 @@ describe('registerPersistedOperation', () => {
       'A persisted document holds exactly one operation; this one has 2.',
     ],
     [
+      'an anonymous operation',
+      '{ products(first: 2) { nodes { name } } }',
+      'ANONYMOUS_OPERATION',
+      'The operation has no name; name it (logs, metrics and the manifest list operations by name).',
+    ],
+    [
       'a page size that can cost too much',
       'query Big($n: Int) { orders(first: $n) { nodes { items { product { name } } } } }',
       'QUERY_TOO_COMPLEX',

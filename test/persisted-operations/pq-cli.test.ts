@@ -460,7 +460,7 @@ describe('npm run pq -- build', () => {
       { 'Anonymous.graphql': '{ rateLimit { resetAt } }\n' },
       {},
       [
-        'Anonymous.graphql: the operation has no name; name it (logs, metrics and the manifest list operations by name).',
+        'Anonymous.graphql: ANONYMOUS_OPERATION: The operation has no name; name it (logs, metrics and the manifest list operations by name).',
       ],
     ],
     [
@@ -560,6 +560,18 @@ describe('npm run pq -- build', () => {
       await readFile(COMMITTED_MANIFEST),
     );
   });
+
+  it.each(['build', 'check'])(
+    'runs %s with NODE_ENV=production and none of the server settings production needs',
+    async (command) => {
+      // No JWT_*, no DATABASE_URL, and a server setting that would stop the server: none of
+      // them is build's or check's business.
+      const env = { NODE_ENV: 'production', PORT: 'not-a-port', JWT_ALGORITHMS: 'none' };
+      const result = await pq([command, '--dir', await copyOfOperations()], env);
+      expect(result.err).toBe('');
+      expect(result.status).toBe(0);
+    },
+  );
 
   it('refuses a limit its environment gets wrong, naming the variable', async () => {
     const result = await pq(['build', '--dir', await copyOfOperations()], { MAX_COST: 'lots' });
@@ -891,6 +903,32 @@ describe('npm run pq -- register', () => {
       const code = await errorCode({ documentId: digest('sha1', document) });
       expect(code).toBe(document === BIG ? 'PERSISTED_QUERY_NOT_FOUND' : undefined);
     }
+  });
+
+  it('refuses an anonymous operation as build does, with ANONYMOUS_OPERATION, and registers the rest', async () => {
+    const anonymous = '{ products(first: 4) { nodes { id } } }';
+    const named = 'query NamedFour { products(first: 4) { nodes { id } } }';
+    const dir = await temporaryDir();
+    const file = path.join(dir, 'persisted-documents.json');
+    await writeFile(
+      file,
+      JSON.stringify({ [digest('sha1', anonymous)]: anonymous, [digest('sha1', named)]: named }),
+    );
+    expect(await register(file)).toEqual({
+      status: 1,
+      out: [
+        `${file}: 2 operation(s) (persisted-documents) → ${url}`,
+        registered('NamedFour', named, 5),
+      ].join('\n'),
+      err: [
+        `  refused persisted-documents.json#${digest('sha1', anonymous)}: ANONYMOUS_OPERATION: The operation has no name; name it (logs, metrics and the manifest list operations by name).`,
+        '1 of 2 operation(s) not registered.',
+      ].join('\n'),
+    });
+    expect(await errorCode({ documentId: digest('sha1', anonymous) })).toBe(
+      'PERSISTED_QUERY_NOT_FOUND',
+    );
+    expect(await errorCode({ documentId: digest('sha1', named) })).toBeUndefined();
   });
 
   it("refuses a member's token with FORBIDDEN, registering nothing", async () => {
