@@ -613,6 +613,42 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
   const { connections } = options;
   const users = `${connections} connections`;
 
+  /**
+   * Loads each entry for a round in turn, `options.rounds` times, so drift (JIT, GC, a busy
+   * neighbour) hits every entry alike; one summary per entry over all its rounds.
+   */
+  const alternatingRounds = async (
+    entries: readonly {
+      key: string;
+      label: string;
+      server: BenchServer;
+      requests: BenchRequest[];
+    }[],
+  ) => {
+    const rounds = new Map<string, LoadResult[]>(entries.map(({ key }) => [key, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const { key, label, server, requests } of entries) {
+        log(`${label}: round ${round}/${options.rounds}`);
+        const result = await runLoad({
+          url: server.url,
+          connections,
+          seconds: options.roundSeconds,
+          requests,
+          pids: [server.pid],
+        });
+        rounds.get(key)?.push(result);
+      }
+    }
+    return (key: string) => {
+      const results = rounds.get(key) ?? [];
+      return summarise(
+        mergeSamples(results.map((result) => result.samples)),
+        peakOf(results),
+        cpuOf(results),
+      );
+    };
+  };
+
   // (a) and its references, in alternating rounds.
   if (ours && groups.has('orders')) {
     const requests = orderListRequests(alice, operations.OrderList);
@@ -626,7 +662,6 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       ...(yogaJit ? [{ key: 'orderListYogaJit', server: yogaJit, title: '(a) reference' }] : []),
       ...(ceiling ? [{ key: 'orderListCeiling', server: ceiling, title: '(a) reference' }] : []),
     ];
-    const rounds = new Map<string, LoadResult[]>(compared.map(({ key }) => [key, []]));
     await requireSameData(
       ours,
       compared.filter(({ server }) => server !== ours).map(({ server }) => server),
@@ -640,30 +675,20 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
       });
       await runLoad({ url: server.url, connections, seconds: options.warmupSeconds, requests });
     }
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const { key, server } of compared) {
-        log(`(a) OrderList on ${server.name}: round ${round}/${options.rounds}`);
-        const result = await runLoad({
-          url: server.url,
-          connections,
-          seconds: options.roundSeconds,
-          requests,
-          pids: [server.pid],
-        });
-        rounds.get(key)?.push(result);
-      }
-    }
+    const summaryOf = await alternatingRounds(
+      compared.map(({ key, server }) => ({
+        key,
+        label: `(a) OrderList on ${server.name}`,
+        server,
+        requests,
+      })),
+    );
     for (const { key, server, title } of compared) {
-      const results = rounds.get(key) ?? [];
       scenarios[key] = {
         title,
         server: server.name,
         load: `OrderList by documentId as acme/alice, ${users}, ${options.rounds} rounds`,
-        summary: summarise(
-          mergeSamples(results.map((result) => result.samples)),
-          peakOf(results),
-          cpuOf(results),
-        ),
+        summary: summaryOf(key),
       };
     }
   }
@@ -711,35 +736,19 @@ export async function runBench(options: BenchOptions, teardown: Teardown): Promi
         encoding: 'br',
       },
     ];
-    const rounds = new Map<string, LoadResult[]>(compared.map(({ key }) => [key, []]));
     for (const { title, requests, encoding } of compared) {
       await probeEncoding(ours.url, firstRequestOf(requests), encoding, title);
       await runLoad({ url: ours.url, connections, seconds: options.warmupSeconds, requests });
     }
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const { key, title, requests } of compared) {
-        log(`${title}: round ${round}/${options.rounds}`);
-        const result = await runLoad({
-          url: ours.url,
-          connections,
-          seconds: options.roundSeconds,
-          requests,
-          pids: [ours.pid],
-        });
-        rounds.get(key)?.push(result);
-      }
-    }
+    const summaryOf = await alternatingRounds(
+      compared.map(({ key, title, requests }) => ({ key, label: title, server: ours, requests })),
+    );
     for (const { key, title, encoding } of compared) {
-      const results = rounds.get(key) ?? [];
       scenarios[key] = {
         title,
         server: ours.name,
         load: `OrderList by documentId as acme/alice${encoding ? `, Accept-Encoding: ${encoding}` : ''}, ${users}, ${options.rounds} rounds`,
-        summary: summarise(
-          mergeSamples(results.map((result) => result.samples)),
-          peakOf(results),
-          cpuOf(results),
-        ),
+        summary: summaryOf(key),
       };
     }
   }
