@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const database = await openDatabase(config.database);
   const verifier = await createTokenVerifier(config.auth, { logger });
-  const persistedOperations = await openPersistedOperationRegistry(schema, config, database.db);
+  const persistedOperations = await openPersistedOperationRegistry(schema, config, database);
   const redis = config.redis ? openRedis(config.redis, logger) : undefined;
   const app = createApp({
     config,

@@ -74,7 +74,7 @@ async function boot(env: Record<string, string>, protections = true): Promise<Be
   await seedDatabase(database.db, { scale: 1 });
   const verifier = await createTokenVerifier(config.auth);
   const logger = pino({ level: 'silent' });
-  const persistedOperations = await openPersistedOperationRegistry(schema, config, database.db);
+  const persistedOperations = await openPersistedOperationRegistry(schema, config, database);
   const app = createApp({ config, database, verifier, logger, protections, persistedOperations });
   const token = await mintDevToken(config, { tenant: 'acme', user: 'alice' });
   return {

@@ -42,7 +42,7 @@ async function main() {
     database,
     verifier: await createTokenVerifier(config.auth),
     logger: pino({ level: 'silent' }),
-    persistedOperations: await openPersistedOperationRegistry(schema, config, database.db),
+    persistedOperations: await openPersistedOperationRegistry(schema, config, database),
   });
   const token = await mintDevToken(config, { tenant: 'acme', user: 'alice' });
   const document = await readFile('persisted-queries/OrderList.graphql', 'utf8');

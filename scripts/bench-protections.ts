@@ -88,7 +88,7 @@ async function boot(protections: boolean): Promise<Side> {
     verifier,
     logger: pino({ level: 'silent' }),
     protections,
-    persistedOperations: await openPersistedOperationRegistry(schema, config, database.db),
+    persistedOperations: await openPersistedOperationRegistry(schema, config, database),
   });
   return { app, database };
 }

@@ -104,6 +104,41 @@ function isOrigin(value: string): boolean {
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
+/**
+ * OTEL_TRACES_SAMPLER values the OpenTelemetry SDK specification defines and this server
+ * supports (not the Jaeger-remote and X-Ray ones, which need other packages).
+ */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/** Which traces are kept (observability/tracing.ts builds the SDK's sampler from it). */
+export type TraceSampler =
+  | {
+      readonly name:
+        | 'always_on'
+        | 'always_off'
+        | 'parentbased_always_on'
+        | 'parentbased_always_off';
+    }
+  | {
+      readonly name: 'traceidratio' | 'parentbased_traceidratio';
+      /** The fraction of new traces kept, 0 to 1. */
+      readonly ratio: number;
+    };
+
+/**
+ * The fraction of traces production keeps unless OTEL_TRACES_SAMPLER_ARG says otherwise: one
+ * request in ten shows every kind of request within seconds at production rates, while the
+ * span volume (about ten spans a request) stays a tenth of the traffic's.
+ */
+export const DEFAULT_PRODUCTION_TRACE_RATIO = 0.1;
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -180,6 +215,17 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('orders-api'),
+  OTEL_SDK_DISABLED: booleanFromEnv.default(false),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .regex(/^\s*\d*\.?\d+\s*$/, 'must be a number from 0 to 1: the fraction of traces kept')
+    .transform(Number)
+    .refine(
+      (ratio) => ratio >= 0 && ratio <= 1,
+      'must be a number from 0 to 1: the fraction of traces kept',
+    )
+    .optional(),
   // The HTTP edge: request body limit, HSTS, CORS (src/http/).
   MAX_BODY_SIZE: byteSize.default(100 * 1024),
   SERVED_OVER_TLS: booleanFromEnv.optional(),
@@ -298,6 +344,8 @@ export interface Config {
     readonly url: string;
     /** The `service.name` the spans carry. */
     readonly serviceName: string;
+    /** Which traces are kept: OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. */
+    readonly sampler: TraceSampler;
   } | null;
   /** Shared counters (budgets, field rate limits); in memory per process when unset. */
   readonly redis: { readonly url: string; readonly failureMode: 'open' | 'closed' } | null;
@@ -545,7 +593,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workers: e.WORKERS,
-    tracing: tracesUrl ? { url: tracesUrl, serviceName: e.OTEL_SERVICE_NAME } : null,
+    tracing:
+      tracesUrl && !e.OTEL_SDK_DISABLED
+        ? {
+            url: tracesUrl,
+            serviceName: e.OTEL_SERVICE_NAME,
+            sampler: traceSamplerOf(e.OTEL_TRACES_SAMPLER, e.OTEL_TRACES_SAMPLER_ARG, isProduction),
+          }
+        : null,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, failureMode: e.REDIS_FAILURE_MODE } : null,
     http: {
       maxBodyBytes: e.MAX_BODY_SIZE,
@@ -574,6 +629,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : null,
   };
   return deepFreeze(config);
+}
+
+/**
+ * The sampler OTEL_TRACES_SAMPLER names, with OTEL_TRACES_SAMPLER_ARG as the ratio of those that
+ * take one (1 when unset, as the specification says). Unset, production keeps a ratio of new
+ * traces (DEFAULT_PRODUCTION_TRACE_RATIO, or OTEL_TRACES_SAMPLER_ARG) and follows the caller's
+ * decision for the rest (`traceparent`'s sampled flag), so a trace is never kept in pieces;
+ * elsewhere every trace is kept (the SDK's own default, parentbased_always_on).
+ */
+function traceSamplerOf(
+  name: (typeof TRACE_SAMPLERS)[number] | undefined,
+  ratio: number | undefined,
+  isProduction: boolean,
+): TraceSampler {
+  switch (name) {
+    case undefined:
+      return isProduction
+        ? { name: 'parentbased_traceidratio', ratio: ratio ?? DEFAULT_PRODUCTION_TRACE_RATIO }
+        : { name: 'parentbased_always_on' };
+    case 'traceidratio':
+    case 'parentbased_traceidratio':
+      return { name, ratio: ratio ?? 1 };
+    default:
+      return { name };
+  }
 }
 
 function deepFreeze<T>(value: T): T {

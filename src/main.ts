@@ -84,16 +84,14 @@ async function main() {
 
   const verifier = await createTokenVerifier(config.auth, { logger });
   startup.done('auth');
-  const persistedOperations = await openPersistedOperationRegistry(
-    schema,
-    config,
-    database.db,
-  ).catch((error: unknown) => {
-    // A missing or tampered manifest is an operator's mistake: say which, without a stack.
-    if (!(error instanceof ManifestError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  });
+  const persistedOperations = await openPersistedOperationRegistry(schema, config, database).catch(
+    (error: unknown) => {
+      // A missing or tampered manifest is an operator's mistake: say which, without a stack.
+      if (!(error instanceof ManifestError)) throw error;
+      console.error(error.message);
+      process.exit(1);
+    },
+  );
   startup.done('persistedOperations');
   // ioredis is loaded only when REDIS_URL asks for it.
   const redis = config.redis

@@ -13,6 +13,7 @@ import {
   integer,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -209,18 +210,22 @@ export const idempotencyKeys = pgTable(
 );
 
 /**
- * The allow-list of operations registered at run time (`registerPersistedOperation`); the
- * committed manifest holds the rest. Not a tenant table: an operation is a document any tenant's
- * frontend may run, and running it is still subject to every field's authorization and to RLS.
+ * The allow-list of operations registered at run time (`registerPersistedOperation`), per
+ * tenant: a tenant's admin widens that tenant's list only, so rows are a tenant table under RLS
+ * like every other (the committed manifest holds the operations every tenant may run).
  * `id` is the sha256 of the document text; `md5` and `sha1` are kept so that Relay's and
- * GraphQL Code Generator's default ids find the same document.
+ * GraphQL Code Generator's default ids find the same document. Each id is unique within its
+ * tenant, which is what a lookup (tenant, digest) uses; two tenants may register one document.
  */
 export const persistedOperations = pgTable(
   'persisted_operations',
   {
-    id: text('id').primaryKey(),
-    md5: text('md5').notNull().unique(),
-    sha1: text('sha1').notNull().unique(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    id: text('id').notNull(),
+    md5: text('md5').notNull(),
+    sha1: text('sha1').notNull(),
     document: text('document').notNull(),
     operationName: text('operation_name'),
     operationType: text('operation_type').notNull(),
@@ -231,6 +236,9 @@ export const persistedOperations = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
+    primaryKey({ name: 'persisted_operations_pkey', columns: [t.tenantId, t.id] }),
+    unique('persisted_operations_tenant_md5_unique').on(t.tenantId, t.md5),
+    unique('persisted_operations_tenant_sha1_unique').on(t.tenantId, t.sha1),
     check('persisted_operations_id_format', sql`${t.id} ~ '^[0-9a-f]{64}$'`),
     check('persisted_operations_md5_format', sql`${t.md5} ~ '^[0-9a-f]{32}$'`),
     check('persisted_operations_sha1_format', sql`${t.sha1} ~ '^[0-9a-f]{40}$'`),

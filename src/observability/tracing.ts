@@ -1,7 +1,11 @@
 /**
  * OpenTelemetry traces, only when OTEL_EXPORTER_OTLP_ENDPOINT (or
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: spans for each GraphQL request's parse, validate
- * and execute phases and for each SQL statement (plugins/tracing.ts), sent over OTLP/HTTP.
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set and OTEL_SDK_DISABLED is not: spans for each
+ * GraphQL request's parse, validate and execute phases and for each SQL statement
+ * (plugins/tracing.ts), sent over OTLP/HTTP. Which traces are kept is the standard
+ * OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (config.ts parses them, so a bad value stops
+ * the server with its name; the installed SDK, @opentelemetry/sdk-trace 2, does not read them
+ * itself), built here into the SDK's own samplers.
  *
  * Without it there is nothing, at no cost: this module imports OpenTelemetry's types only, and
  * loads its code, and the plugin that uses it, with `import()` behind the configuration check.
@@ -9,8 +13,9 @@
  * SQL without a wrapper (test/observability/tracing.test.ts proves all three).
  */
 import type { TracerProvider } from '@opentelemetry/api';
+import type { Sampler } from '@opentelemetry/sdk-trace';
 import type { Plugin } from 'graphql-yoga';
-import type { Config } from '../config.ts';
+import type { Config, TraceSampler } from '../config.ts';
 import type { StatementObserver } from '../db/statement-observer.ts';
 
 export interface Tracing {
@@ -39,6 +44,7 @@ export async function startTracing(config: Config['tracing']): Promise<Tracing |
       import('@opentelemetry/semantic-conventions'),
     ]);
   const tracerProvider = new TracerProvider({
+    sampler: await createSampler(config.sampler),
     resource: resources
       .defaultResource()
       .merge(
@@ -51,6 +57,26 @@ export async function startTracing(config: Config['tracing']): Promise<Tracing |
     ],
   });
   return createTracing(tracerProvider);
+}
+
+/** The SDK's sampler for a configured one (OTEL_TRACES_SAMPLER's names, the spec's meanings). */
+export async function createSampler(settings: TraceSampler): Promise<Sampler> {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } =
+    await import('@opentelemetry/sdk-trace');
+  switch (settings.name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(settings.ratio);
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.ratio) });
+  }
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
- * The `persisted_operations` table: operations registered at run time. Rows are never
- * updated or deleted (the request role may only select and insert): an id always names the
- * same document.
+ * The `persisted_operations` table: operations registered at run time, per tenant. Rows are
+ * never updated or deleted (the request role may only select and insert): an id always names
+ * the same document. Every statement filters by tenant and runs as the request role of that
+ * tenant, so row-level security holds it to the tenant too.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type PersistedOperationRow, persistedOperations } from '../db/schema.ts';
+import { readAsTenant } from '../db/tenant-scope.ts';
 import type { AnalyzedOperation } from './analyze.ts';
 import type { OperationKey, StoredDocument } from './registry.ts';
 
@@ -15,36 +17,53 @@ const COLUMN_BY_ALGORITHM = {
   md5: persistedOperations.md5,
 } as const;
 
-/** One indexed lookup by whichever digest the client sent. */
+/**
+ * One indexed lookup, (tenant, whichever digest the client sent), in a read-only transaction
+ * as that tenant: it runs before the request's own transaction exists.
+ */
 export async function findStoredOperation(
   db: Db,
+  tenantId: string,
   key: OperationKey,
 ): Promise<StoredDocument | undefined> {
-  const [row] = await db
-    .select({ id: persistedOperations.id, document: persistedOperations.document })
-    .from(persistedOperations)
-    .where(eq(COLUMN_BY_ALGORITHM[key.algorithm], key.digest))
-    .limit(1);
+  const [row] = await readAsTenant(db, tenantId, (tx) =>
+    tx
+      .select({ id: persistedOperations.id, document: persistedOperations.document })
+      .from(persistedOperations)
+      .where(
+        and(
+          eq(persistedOperations.tenantId, tenantId),
+          eq(COLUMN_BY_ALGORITHM[key.algorithm], key.digest),
+        ),
+      )
+      .limit(1),
+  );
   return row;
 }
 
 export type InsertOutcome =
   | { readonly status: 'created' | 'existing'; readonly row: PersistedOperationRow }
-  /** Another document already has this md5 or sha1 (a crafted collision; never by chance). */
+  /**
+   * Another of the tenant's documents already has this md5 or sha1 (a crafted collision; never
+   * by chance).
+   */
   | { readonly status: 'collision' };
 
 /**
- * Stores an operation unless it is there already: registering the same document twice is
- * the same as once (idempotent by hash), and concurrent registrations cannot fail each other.
+ * Stores an operation for the tenant unless it has it already: registering the same document
+ * twice is the same as once (idempotent by hash), and concurrent registrations cannot fail each
+ * other. `tx` is the request's tenant transaction.
  */
 export async function insertOperation(
   tx: Db,
+  tenantId: string,
   operation: AnalyzedOperation,
   createdBy: string,
 ): Promise<InsertOutcome> {
   const [created] = await tx
     .insert(persistedOperations)
     .values({
+      tenantId,
       id: operation.id,
       md5: operation.md5,
       sha1: operation.sha1,
@@ -61,6 +80,8 @@ export async function insertOperation(
   const [existing] = await tx
     .select()
     .from(persistedOperations)
-    .where(eq(persistedOperations.id, operation.id));
+    .where(
+      and(eq(persistedOperations.tenantId, tenantId), eq(persistedOperations.id, operation.id)),
+    );
   return existing ? { status: 'existing', row: existing } : { status: 'collision' };
 }

@@ -3,12 +3,22 @@
  * anonymous (viewer null), which sees no tenant data. A header that is present but wrong
  * (not Bearer, malformed, expired, badly signed, foreign) is a 401 UNAUTHENTICATED with
  * `WWW-Authenticate` — never a silent downgrade to anonymous, which would hide client bugs.
+ *
+ * The token is checked when the request's parameters are read (`onParams`), before the
+ * persisted-operation lookup, which depends on the caller's tenant (a tenant's registered
+ * operations are its own); the outcome is kept per request. A rejected token is answered when
+ * the context is built, after parsing, so that the log line still names the operation, or
+ * sooner by the persisted-operations plugin, when the id names nothing the manifest holds
+ * (`authenticationErrorOf`): a bad token is a 401, never a 404.
  */
+import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { TokenRejectedError, type TokenVerifier } from '../auth/jwt.ts';
+import type { Viewer } from '../auth/viewer.ts';
 import type { RequestContext } from '../context.ts';
 import { apiError, ErrorCode } from '../errors.ts';
+import { requestIdOf } from './request-id.ts';
 
 export interface AuthenticationOptions {
   verifier: TokenVerifier;
@@ -28,31 +38,66 @@ function rejected(description: string) {
   });
 }
 
+type Outcome = { readonly viewer: Viewer | null } | { readonly error: GraphQLError };
+
+const outcomes = new WeakMap<Request, Outcome>();
+
+/**
+ * The request's viewer once useAuthentication has checked its token (null: anonymous, or a
+ * rejected token); undefined before that. Plugins that run after it in the params phase read it.
+ */
+export function viewerOf(request: Request): Viewer | null | undefined {
+  const outcome = outcomes.get(request);
+  return outcome === undefined ? undefined : 'viewer' in outcome ? outcome.viewer : null;
+}
+
+/** The 401 the request's token earned, if it was rejected. */
+export function authenticationErrorOf(request: Request): GraphQLError | undefined {
+  const outcome = outcomes.get(request);
+  return outcome && 'error' in outcome ? outcome.error : undefined;
+}
+
 export function useAuthentication(options: AuthenticationOptions): Plugin<RequestContext> {
+  async function authenticate(request: Request, requestId: string | undefined) {
+    const header = request.headers.get('authorization');
+    if (header === null) return null;
+    const match = /^Bearer +([^\s]+) *$/i.exec(header);
+    if (!match) {
+      options.logger.info({ requestId, reason: 'not_bearer' }, 'token rejected');
+      throw rejected('Use the Bearer scheme.');
+    }
+    try {
+      return await options.verifier.verify(match[1]!);
+    } catch (error) {
+      // The reason goes to the log only: telling a caller *why* its token failed helps
+      // attackers more than it helps legitimate clients.
+      const reason = error instanceof TokenRejectedError ? error.reason : 'verifier_error';
+      options.logger.info({ requestId, reason }, 'token rejected');
+      throw rejected('The token could not be verified.');
+    }
+  }
+
+  async function outcomeOf(request: Request, requestId: string): Promise<Outcome> {
+    let outcome = outcomes.get(request);
+    if (!outcome) {
+      outcome = await authenticate(request, requestId).then(
+        (viewer) => ({ viewer }),
+        (error: GraphQLError) => ({ error }),
+      );
+      outcomes.set(request, outcome);
+    }
+    return outcome;
+  }
+
   return {
+    async onParams({ request }) {
+      // Once per HTTP request, even for a batch of operations.
+      await outcomeOf(request, requestIdOf(request));
+    },
     async onContextBuilding({ context, extendContext }) {
-      const header = context.request.headers.get('authorization');
-      if (header === null) {
-        extendContext({ viewer: null });
-        return;
-      }
-      const match = /^Bearer +([^\s]+) *$/i.exec(header);
-      if (!match) {
-        options.logger.info(
-          { requestId: context.requestId, reason: 'not_bearer' },
-          'token rejected',
-        );
-        throw rejected('Use the Bearer scheme.');
-      }
-      try {
-        extendContext({ viewer: await options.verifier.verify(match[1]!) });
-      } catch (error) {
-        // The reason goes to the log only: telling a caller *why* its token failed helps
-        // attackers more than it helps legitimate clients.
-        const reason = error instanceof TokenRejectedError ? error.reason : 'verifier_error';
-        options.logger.info({ requestId: context.requestId, reason }, 'token rejected');
-        throw rejected('The token could not be verified.');
-      }
+      const outcome = await outcomeOf(context.request, context.requestId);
+      if ('error' in outcome) throw outcome.error;
+      extendContext({ viewer: outcome.viewer });
     },
   };
 }

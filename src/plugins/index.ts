@@ -20,7 +20,7 @@ import { useSecurityHeaders } from '../http/security-headers.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import type { PersistedOperationRegistry } from '../persisted-operations/registry.ts';
-import { useAuthentication } from './authentication.ts';
+import { authenticationErrorOf, useAuthentication, viewerOf } from './authentication.ts';
 import { useCompiledExecution } from './compiled-execution.ts';
 import { useConditionalGet } from './conditional-get.ts';
 import { useCostAnalysis } from './cost-analysis.ts';
@@ -101,16 +101,20 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     ...(deps.graphiqlPolicy ? [useGraphiqlAssets() as Plugin<RequestContext>] : []),
     useJsonBodies() as Plugin<RequestContext>,
     useCsrfPrevention() as Plugin<RequestContext>,
-    // 1. documentId / APQ hash / doc_id → the registered document (parsed and validated
-    //    once), or PERSISTED_QUERY_NOT_FOUND; in `require` mode, text is PERSISTED_QUERY_ONLY.
+    // 1. Bearer JWT → viewer (or 401), checked when the params are read: the persisted
+    //    operations a caller may run depend on its tenant.
+    useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
+    // 2. documentId / APQ hash / doc_id → the registered document (parsed and validated
+    //    once) of the manifest or of the caller's tenant, or PERSISTED_QUERY_NOT_FOUND; in
+    //    `require` mode, text is PERSISTED_QUERY_ONLY.
     usePersistedOperations({
       mode: deps.config.persistedOperations.mode,
       registry: deps.persistedOperations,
+      tenantOf: (request) => viewerOf(request)?.tenantId ?? null,
+      authenticationErrorOf,
     }),
     // GET: mutations refused (405), Cache-Control and Vary, ETag and 304 on If-None-Match.
     useConditionalGet(),
-    // 2. Bearer JWT → viewer (or 401).
-    useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
     // Introspection: everyone in development, admins only in production (403 FORBIDDEN).
     useIntrospection({ openToAll: !deps.config.isProduction }),
     // At most MAX_VALIDATION_ERRORS errors, then TOO_MANY_VALIDATION_ERRORS: a small document

@@ -9,7 +9,10 @@
  * The mode comes from PERSISTED_OPERATIONS: `require` runs only registered operations (a
  * document sent as text is PERSISTED_QUERY_ONLY), `allow` runs both and lets Apollo clients
  * register unknown hashes automatically (APQ), `off` refuses ids altogether. Documents come
- * from the registry (persisted-operations/registry.ts), parsed and validated once; Yoga's
+ * from the registry (persisted-operations/registry.ts), parsed and validated once, for the
+ * caller's tenant: the manifest's operations run for everyone, an operation a tenant's admin
+ * registered runs for that tenant only (another tenant's caller gets PERSISTED_QUERY_NOT_FOUND,
+ * as for an id nobody registered, which reveals nothing). Yoga's
  * usePersistedOperations puts them in place of parsing, and validation is skipped for them
  * because the registry already did it against the same schema. Everything after this step
  * (limits, cost with the request's variables, budget) runs as for any request.
@@ -32,6 +35,16 @@ export interface PersistedOperationsOptions {
   /** `config.persistedOperations.mode` (PERSISTED_OPERATIONS). */
   mode: PersistedOperationsMode;
   registry: PersistedOperationRegistry;
+  /**
+   * The caller's tenant, known by the time this plugin reads the params (the authentication
+   * plugin runs before it); null for an anonymous caller, who gets the manifest's operations.
+   */
+  tenantOf: (request: Request) => string | null;
+  /**
+   * The 401 of a request whose token was rejected: answered instead of
+   * PERSISTED_QUERY_NOT_FOUND, since the id may well name one of its tenant's operations.
+   */
+  authenticationErrorOf: (request: Request) => Error | undefined;
 }
 
 /** Request parameters besides GraphQL over HTTP's own four that this plugin reads. */
@@ -57,7 +70,7 @@ export function persistedOperationIdOf(request: Request): string | undefined {
 export function usePersistedOperations(
   options: PersistedOperationsOptions,
 ): Plugin<RequestContext> {
-  const { mode, registry } = options;
+  const { mode, registry, tenantOf, authenticationErrorOf } = options;
   /** APQ registrations (hash + text, allow mode) to remember once the document has run. */
   const automaticRegistrations = new WeakMap<Request, { sha256: string; document: string }>();
 
@@ -83,14 +96,15 @@ export function usePersistedOperations(
       const requested = requestedIdOf(params, request);
       return requested ? formatOperationKey(requested.key) : null;
     },
-    getPersistedOperation: (id) => {
+    getPersistedOperation: (id, request) => {
       const key = parseOperationKey(id);
       if (!key) return null;
-      const lookup = registry.find(key);
+      const lookup = registry.find(key, tenantOf(request));
       return lookup instanceof Promise ? lookup.then(documentOf) : documentOf(lookup);
     },
     customErrors: {
       notFound: ({ request }) =>
+        authenticationErrorOf(request) ??
         apiError(
           ErrorCode.PERSISTED_QUERY_NOT_FOUND,
           `No persisted operation has the id ${requestedIds.get(request) ?? '(none)'}. Register it (npm run pq -- register, or the registerPersistedOperation mutation)${mode === 'allow' ? ', or send the document as `query`' : ''}.`,

@@ -1,14 +1,14 @@
 /**
- * `registerPersistedOperation`: an admin (with `admin:persisted-operations`) adds an
- * operation to the allow-list at run time, so a frontend can ship new operations without a
- * server deployment. The document is checked exactly as `npm run pq -- build` checks the
- * committed ones (persisted-operations/analyze.ts) and stored in `persisted_operations`,
+ * `registerPersistedOperation`: a tenant's admin (with `admin:persisted-operations`) adds an
+ * operation to that tenant's allow-list at run time, so its frontend can ship new operations
+ * without a server deployment. The document is checked exactly as `npm run pq -- build` checks
+ * the committed ones (persisted-operations/analyze.ts) and stored in `persisted_operations`,
  * which every instance reads. Registering the same document again returns the stored
  * operation (`created: false`): idempotent by hash, whatever the clientMutationId.
  *
- * Operations are global, not per tenant: a registered operation grants no data access (every
- * field's authorization and row-level security still apply when it runs), so a tenant's admin
- * registering one only widens the list of documents the server accepts, each within its cost.
+ * Registrations are per tenant: the allow-list is the control production relies on, so one
+ * tenant's admin must not widen it for the others. Only the committed manifest, which goes
+ * through code review and a deployment, widens it for every tenant.
  */
 import { auth } from '../auth/rules.ts';
 import type { PersistedOperationRow } from '../db/schema.ts';
@@ -33,7 +33,7 @@ const PersistedOperation = builder
   .objectRef<PersistedOperationRow>('PersistedOperation')
   .implement({
     description:
-      'An operation on the allow-list: clients run it by sending its `id` as `documentId` instead of its text.',
+      "An operation on the allow-list of the caller's tenant: clients run it by sending its `id` as `documentId` instead of its text.",
     fields: (t) => ({
       id: t.id({
         description:
@@ -75,7 +75,7 @@ builder.relayMutationField(
   'registerPersistedOperation',
   {
     name: 'RegisterPersistedOperationInput',
-    description: 'An operation to add to the allow-list.',
+    description: "An operation to add to the allow-list of the caller's tenant.",
     inputFields: (t) => ({
       document: t.string({
         required: true,
@@ -86,7 +86,7 @@ builder.relayMutationField(
   },
   {
     description:
-      'Adds an operation to the allow-list after validating it against the schema and checking it against the depth, alias and cost limits (with worst-case variables). Registering a document again returns the stored operation. Needs the admin role and `admin:persisted-operations`.',
+      "Adds an operation to the allow-list of the caller's tenant (it runs for that tenant's callers only) after validating it against the schema and checking it against the depth, alias and cost limits (with worst-case variables); the operation must be named. Registering a document again returns the stored operation. Needs the admin role and `admin:persisted-operations`.",
     nullable: true,
     ...auth({ requires: ['admin:persisted-operations'], roles: ['admin'] }, MUTATION_COST),
     resolve: async (_root, { input }, ctx, info) => {
@@ -102,7 +102,12 @@ builder.relayMutationField(
             ),
           };
         }
-        const outcome = await insertOperation(tx, analysis.operation, viewer.userId);
+        const outcome = await insertOperation(
+          tx,
+          viewer.tenantId,
+          analysis.operation,
+          viewer.userId,
+        );
         if (outcome.status === 'collision') {
           return {
             persistedOperation: null,

@@ -92,7 +92,7 @@ beforeAll(async () => {
   app = createApp({
     config,
     database,
-    persistedOperations: await openPersistedOperationRegistry(schema, config, database.db),
+    persistedOperations: await openPersistedOperationRegistry(schema, config, database),
     verifier: await createTokenVerifier(config.auth, { logger }),
     logger,
   });

@@ -383,14 +383,15 @@ describe('registerPersistedOperation', () => {
       config: t.config,
       database: t.database,
       verifier: await createTokenVerifier(t.config.auth),
-      persistedOperations: await openPersistedOperationRegistry(schema, t.config, t.database.db),
+      persistedOperations: await openPersistedOperationRegistry(schema, t.config, t.database),
       logger: (await import('pino')).pino({ level: 'silent' }),
     });
     const { sha256 } = digestsOf(document);
+    const authorization = `Bearer ${await t.token('acme/bob')}`;
     const request = () =>
       other.fetch('http://localhost/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify({ documentId: `sha256:${sha256}` }),
       });
     expect((await (await request()).json()).errors[0].extensions.code).toBe(
@@ -406,6 +407,7 @@ describe('registerPersistedOperation', () => {
     const document = 'query Stale { products(first: 1) { nodes { sku } } }';
     const digests = digestsOf(document);
     await t.database.db.insert(persistedOperations).values({
+      tenantId: t.ids.tenants.acme!,
       id: digests.sha256,
       md5: digests.md5,
       sha1: digests.sha1,

@@ -263,7 +263,7 @@ async function startApp(databaseUrl: string, env: Record<string, string> = {}): 
     config,
     database,
     verifier: await createTokenVerifier(config.auth),
-    persistedOperations: await openPersistedOperationRegistry(schema, config, database.db),
+    persistedOperations: await openPersistedOperationRegistry(schema, config, database),
     logger: pino({ level: 'silent' }),
   });
   const token = await mintDevToken(config, { tenant: 'acme', user: 'alice' });

@@ -140,7 +140,7 @@ export async function startTestApp(
   const database = await createTestDatabase();
   await seedDatabase(database.db, { scale: 1 });
   const verifier = await createTokenVerifier(config.auth);
-  const persistedOperations = await openPersistedOperationRegistry(schema, config, database.db);
+  const persistedOperations = await openPersistedOperationRegistry(schema, config, database);
   const app = createApp({
     config,
     database,

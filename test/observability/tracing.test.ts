@@ -26,10 +26,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, DEFAULT_PRODUCTION_TRACE_RATIO, loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/client.ts';
 import type { StatementObserver } from '../../src/db/statement-observer.ts';
-import { createTracing, type Tracing } from '../../src/observability/tracing.ts';
+import { createSampler, createTracing, type Tracing } from '../../src/observability/tracing.ts';
 import { createPlugins } from '../../src/plugins/index.ts';
 import { splitCostReport, startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
@@ -107,13 +107,18 @@ describe('configuration', () => {
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
       url: 'http://collector:4318/v1/traces',
       serviceName: 'orders-api',
+      sampler: { name: 'parentbased_always_on' },
     });
     expect(
       loadConfig({
         OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example.com/tenant-7/',
         OTEL_SERVICE_NAME: 'orders-eu',
       }).tracing,
-    ).toEqual({ url: 'https://otlp.example.com/tenant-7/v1/traces', serviceName: 'orders-eu' });
+    ).toEqual({
+      url: 'https://otlp.example.com/tenant-7/v1/traces',
+      serviceName: 'orders-eu',
+      sampler: { name: 'parentbased_always_on' },
+    });
   });
 
   it('uses OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, over the general endpoint', () => {
@@ -122,7 +127,11 @@ describe('configuration', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:9999/ingest',
       }).tracing,
-    ).toEqual({ url: 'http://traces:9999/ingest', serviceName: 'orders-api' });
+    ).toEqual({
+      url: 'http://traces:9999/ingest',
+      serviceName: 'orders-api',
+      sampler: { name: 'parentbased_always_on' },
+    });
   });
 
   it.each([
@@ -134,6 +143,131 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       new RegExp(`^Invalid configuration:\\n  ${name}: `),
     );
+  });
+});
+
+/** What NODE_ENV=production needs besides tracing, none of it read by these tests. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  JWT_JWKS_FILE: '/etc/orders/jwks.json',
+  JWT_ISSUER: 'https://id.example.com',
+  JWT_AUDIENCE: 'orders-api',
+  DATABASE_URL: 'postgres://orders@db/orders',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+};
+
+describe('sampling (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG)', () => {
+  const samplerOf = (env: Record<string, string>) => loadConfig(env).tracing?.sampler;
+  const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+
+  it(`keeps a parent-based ratio of ${DEFAULT_PRODUCTION_TRACE_RATIO} of new traces in production by default`, async () => {
+    const sampler = samplerOf(PRODUCTION);
+    expect(sampler).toEqual({ name: 'parentbased_traceidratio', ratio: 0.1 });
+    expect((await createSampler(sampler!)).toString()).toBe(
+      'ParentBased{root=TraceIdRatioBased{0.1}, remoteParentSampled=AlwaysOnSampler, remoteParentNotSampled=AlwaysOffSampler, localParentSampled=AlwaysOnSampler, localParentNotSampled=AlwaysOffSampler}',
+    );
+    expect(samplerOf({ ...PRODUCTION, OTEL_TRACES_SAMPLER_ARG: '0.01' })).toEqual({
+      name: 'parentbased_traceidratio',
+      ratio: 0.01,
+    });
+  });
+
+  it('keeps every trace elsewhere by default, as the SDK does', () => {
+    expect(samplerOf(traced)).toEqual({ name: 'parentbased_always_on' });
+    expect(samplerOf({ ...traced, NODE_ENV: 'test' })).toEqual({ name: 'parentbased_always_on' });
+  });
+
+  it.each<[Record<string, string>, string]>([
+    [{ OTEL_TRACES_SAMPLER: 'always_on' }, 'AlwaysOnSampler'],
+    [{ OTEL_TRACES_SAMPLER: 'always_off' }, 'AlwaysOffSampler'],
+    [
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' },
+      'TraceIdRatioBased{0.25}',
+    ],
+    // The specification's default argument: 1.
+    [{ OTEL_TRACES_SAMPLER: 'traceidratio' }, 'TraceIdRatioBased{1}'],
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_always_off' },
+      'ParentBased{root=AlwaysOffSampler, remoteParentSampled=AlwaysOnSampler, remoteParentNotSampled=AlwaysOffSampler, localParentSampled=AlwaysOnSampler, localParentNotSampled=AlwaysOffSampler}',
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' },
+      'ParentBased{root=TraceIdRatioBased{0.5}, remoteParentSampled=AlwaysOnSampler, remoteParentNotSampled=AlwaysOffSampler, localParentSampled=AlwaysOnSampler, localParentNotSampled=AlwaysOffSampler}',
+    ],
+  ])('builds the SDK sampler %j names, in production too', async (env, built) => {
+    for (const base of [traced, PRODUCTION]) {
+      expect((await createSampler(samplerOf({ ...base, ...env })!)).toString()).toBe(built);
+    }
+  });
+
+  it.each([
+    ['OTEL_TRACES_SAMPLER', 'sometimes'],
+    ['OTEL_TRACES_SAMPLER', 'jaeger_remote'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
+    ['OTEL_TRACES_SAMPLER_ARG', '-0.1'],
+    ['OTEL_TRACES_SAMPLER_ARG', 'ten percent'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ ...traced, [name]: value })).toThrow(
+      new RegExp(`^Invalid configuration:\\n  ${name}: `),
+    );
+  });
+
+  it('is off altogether with OTEL_SDK_DISABLED=true', () => {
+    expect(loadConfig({ ...traced, OTEL_SDK_DISABLED: 'true' }).tracing).toBeNull();
+    expect(loadConfig({ ...PRODUCTION, OTEL_SDK_DISABLED: 'true' }).tracing).toBeNull();
+  });
+
+  describe('through HTTP', () => {
+    const exporter = new InMemorySpanExporter();
+    let provider: TracerProvider;
+    let api: TestApp;
+
+    beforeAll(async () => {
+      // Production's sampler with a ratio of 0: only traces a caller chose to sample are kept.
+      const sampler = samplerOf({ ...PRODUCTION, OTEL_TRACES_SAMPLER_ARG: '0' });
+      provider = new TracerProvider({
+        sampler: await createSampler(sampler!),
+        spanProcessors: [new SimpleSpanProcessor({ exporter })],
+      });
+      api = await startTestApp({ deps: { tracing: await createTracing(provider) } });
+    });
+
+    afterAll(async () => {
+      await api?.close();
+      await provider?.shutdown();
+    });
+
+    beforeEach(() => {
+      exporter.reset();
+    });
+
+    it('drops a new trace the ratio does not keep', async () => {
+      const response = await api.graphql(PRODUCTS, undefined, { as: 'acme/alice' });
+      expect(response.status).toBe(200);
+      expect(exporter.getFinishedSpans()).toEqual([]);
+    });
+
+    it("follows the caller's decision: a sampled traceparent is kept whole, an unsampled one dropped", async () => {
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      await api.graphql(PRODUCTS, undefined, {
+        as: 'acme/alice',
+        headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+      });
+      const spans = exporter.getFinishedSpans();
+      expect(tree(spans).slice(0, 4)).toEqual([
+        'POST /graphql',
+        '  graphql.parse',
+        '  graphql.validate',
+        '  graphql.execute',
+      ]);
+      expect(new Set(spans.map((span) => span.spanContext().traceId))).toEqual(new Set([traceId]));
+      exporter.reset();
+      await api.graphql(PRODUCTS, undefined, {
+        as: 'acme/alice',
+        headers: { traceparent: `00-${traceId}-b7ad6b7169203331-00` },
+      });
+      expect(exporter.getFinishedSpans()).toEqual([]);
+    });
   });
 });
 
