@@ -100,12 +100,14 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
     // Through the circuit breaker: an unreachable database is 503 SERVICE_UNAVAILABLE here
     // too, at once while the circuit is open; the request could not run without it anyway.
     const plan = options.database.circuit
-      .run(() =>
-        options.database.db
-          .select({ plan: tenants.plan })
-          .from(tenants)
-          .where(eq(tenants.id, tenantId))
-          .limit(1),
+      .run(
+        () =>
+          options.database.db
+            .select({ plan: tenants.plan })
+            .from(tenants)
+            .where(eq(tenants.id, tenantId))
+            .limit(1),
+        { timeoutMs: config.timeouts.poolMs },
       )
       // A token for a tenant that no longer exists gets the smallest plan's bucket.
       .then((rows) => rows[0]?.plan ?? 'free');
