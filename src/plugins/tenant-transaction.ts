@@ -25,7 +25,7 @@
  * a connect timeout, a connection destroyed for not answering, or a late success.
  */
 import { sql } from 'drizzle-orm';
-import { type GraphQLError, getOperationAST } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
 import { isConnectionFailure } from '../db/circuit-breaker.ts';
@@ -62,6 +62,23 @@ export interface TenantTransactionOptions {
  * timeout answers at the deadline itself; this covers its ROLLBACK on a healthy connection.
  */
 const END_MARGIN_MS = 250;
+
+const COMMIT_UNCONFIRMED = 'The database did not confirm the commit';
+const RETRY_ADVICE =
+  'so whether it applied is unknown. Retry with the same clientMutationId: a mutation that applied is answered from its record, never applied twice.';
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof GraphQLError && error.extensions.code === ErrorCode.SERVICE_UNAVAILABLE;
+}
+
+/** The breaker's 503 for a connection lost under COMMIT, saying what that means. */
+function commitOutcomeUnknown(unavailable: GraphQLError): GraphQLError {
+  return apiError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    `${COMMIT_UNCONFIRMED}: the connection failed, ${RETRY_ADVICE}`,
+    unavailable.extensions,
+  );
+}
 
 /** Where a request's transaction is: which timeout applies, and what a timeout means. */
 type Phase = 'starting' | 'running' | 'committing' | 'ended';
@@ -144,22 +161,24 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
               if (phase === 'starting') return;
               abandon(
                 phase === 'committing'
-                  ? apiError(
-                      ErrorCode.TIMEOUT,
-                      'The database did not confirm the commit in time, so whether it applied is unknown. Retry with the same clientMutationId: a mutation that applied is answered from its record, never applied twice.',
-                      {
-                        limit: options.executionTimeoutMs,
-                        http: { status: 504, headers: retryAfter() },
-                      },
-                    )
+                  ? apiError(ErrorCode.TIMEOUT, `${COMMIT_UNCONFIRMED} in time, ${RETRY_ADVICE}`, {
+                      limit: options.executionTimeoutMs,
+                      http: { status: 504, headers: retryAfter() },
+                    })
                   : timeoutError(options.executionTimeoutMs, retryAfter()),
               );
             }, options.executionTimeoutMs + END_MARGIN_MS);
-            pending.then(resolve, reject).finally(() => {
-              phase = 'ended';
-              clearTimeout(startBy);
-              clearTimeout(endBy);
-            });
+            pending
+              .then(resolve, (error: unknown) => {
+                // The connection failed under the COMMIT: it may have applied or not.
+                const unknown = phase === 'committing' && isUnavailable(error);
+                reject(unknown ? commitOutcomeUnknown(error as GraphQLError) : error);
+              })
+              .finally(() => {
+                phase = 'ended';
+                clearTimeout(startBy);
+                clearTimeout(endBy);
+              });
           });
         }
 

@@ -10,9 +10,10 @@
  *   existing ones keep forwarding;
  * - `dropConnections()`: every open connection is reset now (a failover, a restarted proxy).
  *
- * `silenceAfter(marker)` goes silent right after the first chunk from the server's client
- * that contains `marker` has been forwarded: the statement reaches PostgreSQL, its answer never
- * reaches the client. That is how a test catches a transaction mid-COMMIT.
+ * `silenceAfter(marker)` goes silent at the first chunk from the server's client that contains
+ * `marker`: with `deliver` the chunk is forwarded first (the statement reaches PostgreSQL, its
+ * answer never reaches the client), without it the chunk is held like the rest. That is how a
+ * test catches a transaction mid-COMMIT.
  */
 import { createServer, connect as dial, type Server, type Socket } from 'node:net';
 
@@ -27,8 +28,8 @@ export interface FaultProxy {
   setMode(mode: FaultMode): void;
   /** Resets every open connection, both sides. */
   dropConnections(): void;
-  /** Goes silent once a client chunk containing `marker` has been forwarded. */
-  silenceAfter(marker: string): Promise<void>;
+  /** Goes silent at the first client chunk containing `marker`, forwarding it if `deliver`. */
+  silenceAfter(marker: string, options: { deliver: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,7 +44,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let mode: FaultMode = 'forward';
   let accepted = 0;
   const pairs = new Set<Pair>();
-  let trigger: { marker: Buffer; fire: () => void } | undefined;
+  let trigger: { marker: Buffer; deliver: boolean; fire: () => void } | undefined;
 
   const server: Server = createServer((client) => {
     accepted += 1;
@@ -66,17 +67,20 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     upstream.on('close', forget);
     // While silent, data is held, as TCP keeps retransmitting it until the network heals.
     client.on('data', (chunk: Buffer) => {
+      if (trigger && mode !== 'silent' && chunk.includes(trigger.marker)) {
+        const { deliver, fire } = trigger;
+        trigger = undefined;
+        if (deliver) upstream.write(chunk);
+        else pair.held.toUpstream.push(chunk);
+        mode = 'silent';
+        fire();
+        return;
+      }
       if (mode === 'silent') {
         pair.held.toUpstream.push(chunk);
         return;
       }
       upstream.write(chunk);
-      if (trigger && chunk.includes(trigger.marker)) {
-        mode = 'silent';
-        const fire = trigger.fire;
-        trigger = undefined;
-        fire();
-      }
     });
     upstream.on('data', (chunk: Buffer) => {
       if (mode === 'silent') {
@@ -113,9 +117,9 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       }
       pairs.clear();
     },
-    silenceAfter(marker) {
+    silenceAfter(marker, { deliver }) {
       return new Promise((resolve) => {
-        trigger = { marker: Buffer.from(marker), fire: resolve };
+        trigger = { marker: Buffer.from(marker), deliver, fire: resolve };
       });
     },
     async close() {
