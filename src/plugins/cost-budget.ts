@@ -36,6 +36,7 @@ import { createRedisBudgetStore } from '../cost/stores/redis-store.ts';
 import { type BudgetStore, BudgetStoreUnavailableError } from '../cost/stores/store.ts';
 import type { Database } from '../db/client.ts';
 import { type Plan, tenants } from '../db/schema.ts';
+import { readAsTenant } from '../db/tenant-scope.ts';
 import { apiError, ErrorCode } from '../errors.ts';
 import { createClientAddressResolver, type NodeServerContext } from '../http/client-address.ts';
 import { wantsCostExplain } from './cost-analysis.ts';
@@ -99,14 +100,18 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
     if (cached && cached.expiresAt > now()) return cached.plan;
     // Through the circuit breaker: an unreachable database is 503 SERVICE_UNAVAILABLE here
     // too, at once while the circuit is open; the request could not run without it anyway.
+    // As the tenant (db/tenant-scope.ts): tenants has FORCE'd row-level security, which holds
+    // for a non-superuser owner too, so a lookup outside any tenant would find no plan.
     const plan = options.database.circuit
       .run(
         () =>
-          options.database.db
-            .select({ plan: tenants.plan })
-            .from(tenants)
-            .where(eq(tenants.id, tenantId))
-            .limit(1),
+          readAsTenant(options.database.db, tenantId, (tx) =>
+            tx
+              .select({ plan: tenants.plan })
+              .from(tenants)
+              .where(eq(tenants.id, tenantId))
+              .limit(1),
+          ),
         { timeoutMs: config.timeouts.poolMs },
       )
       // A token for a tenant that no longer exists gets the smallest plan's bucket.

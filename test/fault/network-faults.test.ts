@@ -363,59 +363,111 @@ describe.skipIf(!serverUrl)('the app behind a faulty network to PostgreSQL', () 
   });
 });
 
-describe.skipIf(!serverUrl)('expiry with migrations run by another role than the app', () => {
-  const suffix = randomBytes(4).toString('hex');
-  const migrator = `orders_migrator_${suffix}`;
-  const appLogin = `orders_login_${suffix}`;
-  let created: Awaited<ReturnType<typeof createDatabase>>;
-  let admin: postgres.Sql;
+/** `url` with `role` as its user (the CI cluster trusts loopback connections). */
+function asRoleUrl(url: URL, role: string): string {
+  const copy = new URL(url);
+  copy.username = role;
+  return copy.toString();
+}
 
-  beforeAll(async () => {
-    admin = postgres(serverUrl as string, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create role ${migrator} login nosuperuser createrole`);
-    await admin.unsafe(`create role ${appLogin} login nosuperuser`);
-    created = await createDatabase(migrator);
-  });
+describe.skipIf(!serverUrl)(
+  "roles: the tables' owner is not a superuser, the app may be another role",
+  () => {
+    const suffix = randomBytes(4).toString('hex');
+    const migrator = `orders_migrator_${suffix}`;
+    const appLogin = `orders_login_${suffix}`;
+    let created: Awaited<ReturnType<typeof createDatabase>>;
+    let admin: postgres.Sql;
+    /** Set by the first test, which migrates and seeds as the migrating role. */
+    let seeded = false;
 
-  afterAll(async () => {
-    await created?.drop();
-    await admin.unsafe(`drop role if exists ${appLogin}`);
-    await admin.unsafe(`drop owned by ${migrator} cascade`).catch(() => {});
-    await admin.unsafe(`drop role if exists ${migrator}`);
-    await admin.end();
-  });
+    beforeAll(async () => {
+      admin = postgres(serverUrl as string, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`create role ${migrator} login nosuperuser createrole`);
+      await admin.unsafe(`create role ${appLogin} login nosuperuser`);
+      created = await createDatabase(migrator);
+    });
 
-  it('deletes expired keys when the app connects as a role that did not run the migrations', async () => {
-    const asRole = (role: string) => {
-      const url = new URL(created.url);
-      url.username = role;
-      return url.toString();
-    };
-    const migrating = await openDatabase({ kind: 'postgres', url: asRole(migrator), poolMax: 1 });
-    await migrating.migrate();
-    await seedDatabase(migrating.db, { scale: 1 });
-    await migrating.close();
-    // The migrating role is subject to its own row-level security: it writes as a tenant.
-    const asMigrator = postgres(asRole(migrator), { max: 1, onnotice: () => {} });
-    const tenant = DEMO_TENANTS[0] as (typeof DEMO_TENANTS)[number];
-    await asMigrator.begin(async (sql) => {
-      await sql`select set_config('app.tenant_id', ${tenant.id}, true)`;
-      for (const user of tenant.users.slice(0, 2)) {
-        await sql`
+    afterAll(async () => {
+      await created?.drop();
+      await admin.unsafe(`drop role if exists ${appLogin}`);
+      await admin.unsafe(`drop owned by ${migrator} cascade`).catch(() => {});
+      await admin.unsafe(`drop role if exists ${migrator}`);
+      await admin.end();
+    });
+
+    it("finds a tenant's plan when the app connects as the tables' owner, not a superuser", async () => {
+      const migrating = await openDatabase({
+        kind: 'postgres',
+        url: asRoleUrl(created.url, migrator),
+        poolMax: 1,
+      });
+      await migrating.migrate();
+      await seedDatabase(migrating.db, { scale: 1 });
+      await migrating.close();
+      seeded = true;
+      // Row-level security is FORCE'd on tenants, so it holds for their non-superuser owner.
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-owner-'));
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        DATA_DIR: dataDir,
+        DATABASE_URL: asRoleUrl(created.url, migrator),
+      });
+      const database = await openDatabase(config.database);
+      try {
+        const app = createApp({
+          config,
+          database,
+          verifier: await createTokenVerifier(config.auth),
+          persistedOperations: await openPersistedOperationRegistry(schema, config, database),
+          logger: pino({ level: 'silent' }),
+        });
+        const budgetOf = async (tenant: string, user: string) => {
+          const token = await mintDevToken(config, { tenant, user });
+          const response = await app.fetch('http://localhost/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify({ query: '{ rateLimit { maximumAvailable } }' }),
+          });
+          const body = (await response.json()) as {
+            data: { rateLimit: { maximumAvailable: number } };
+          };
+          return body.data.rateLimit.maximumAvailable;
+        };
+        // acme is on the pro plan (2,000 points), globex on free (1,000).
+        expect(await budgetOf('acme', 'alice')).toBe(config.cost.budgets.pro.size);
+        expect(await budgetOf('globex', 'dave')).toBe(config.cost.budgets.free.size);
+      } finally {
+        await database.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('deletes expired keys when the app connects as a role that did not run the migrations', async () => {
+      expect(seeded).toBe(true);
+      const asRole = (role: string) => asRoleUrl(created.url, role);
+      // The migrating role is subject to its own row-level security: it writes as a tenant.
+      const asMigrator = postgres(asRole(migrator), { max: 1, onnotice: () => {} });
+      const tenant = DEMO_TENANTS[0] as (typeof DEMO_TENANTS)[number];
+      await asMigrator.begin(async (sql) => {
+        await sql`select set_config('app.tenant_id', ${tenant.id}, true)`;
+        for (const user of tenant.users.slice(0, 2)) {
+          await sql`
           insert into idempotency_keys (tenant_id, user_id, mutation, key, fingerprint, expires_at)
           values (${tenant.id}, ${user.id}, 'createOrder', 'expired', 'fingerprint',
                   now() - interval '1 hour')`;
+        }
+      });
+      await asMigrator.end();
+
+      const app = await openDatabase({ kind: 'postgres', url: asRole(appLogin), poolMax: 1 });
+      try {
+        expect(await deleteExpiredIdempotencyKeys(app.db, 1)).toBe(1);
+        expect(await deleteExpiredIdempotencyKeys(app.db, 100)).toBe(1);
+        expect(await deleteExpiredIdempotencyKeys(app.db, 100)).toBe(0);
+      } finally {
+        await app.close();
       }
     });
-    await asMigrator.end();
-
-    const app = await openDatabase({ kind: 'postgres', url: asRole(appLogin), poolMax: 1 });
-    try {
-      expect(await deleteExpiredIdempotencyKeys(app.db, 1)).toBe(1);
-      expect(await deleteExpiredIdempotencyKeys(app.db, 100)).toBe(1);
-      expect(await deleteExpiredIdempotencyKeys(app.db, 100)).toBe(0);
-    } finally {
-      await app.close();
-    }
-  });
-});
+  },
+);
