@@ -27,6 +27,8 @@ export const EXPOSED_HEADERS = [
   'X-RateLimit-Reset',
   IDEMPOTENT_REPLAYED_HEADER,
   SERVER_TIMING_HEADER,
+  'Deprecation',
+  'Sunset',
 ];
 
 /** How long a browser may reuse a preflight's answer (Chromium caps it at 2 hours). */

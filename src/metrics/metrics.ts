@@ -204,6 +204,12 @@ export function createMetrics(options: MetricsOptions) {
       help: 'Mutation operations answered with a stored payload for a repeated idempotency key',
       registers: [registry],
     }),
+    deprecatedFieldUsage: new Counter({
+      name: 'orders_api_deprecated_field_usage_total',
+      help: 'Operations that selected a deprecated field, by field (Type.field); see the Sunset header',
+      labelNames: ['field'],
+      registers: [registry],
+    }),
     dbTransactionsInFlight: new Gauge({
       name: 'orders_api_db_transactions_in_flight',
       help: 'Request transactions holding or waiting for a pooled database connection',

@@ -25,6 +25,7 @@ import { useCompiledExecution } from './compiled-execution.ts';
 import { useConditionalGet } from './conditional-get.ts';
 import { useCostAnalysis } from './cost-analysis.ts';
 import { useCostBudget } from './cost-budget.ts';
+import { useDeprecationHeaders } from './deprecation-headers.ts';
 import { useExecutionTimeout } from './execution-timeout.ts';
 import { useFieldRateLimits } from './field-rate-limits.ts';
 import { useIntrospection } from './introspection.ts';
@@ -120,6 +121,8 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     // At most MAX_VALIDATION_ERRORS errors, then TOO_MANY_VALIDATION_ERRORS: a small document
     // must not make a long answer. Kept without protections too: it is no cost control.
     useValidationErrorLimit({ maxErrors: deps.config.limits.maxValidationErrors }),
+    // Deprecated fields selected: Deprecation and Sunset headers, and their usage counted.
+    useDeprecationHeaders({ metrics }),
     // The executor: operations compiled to JavaScript once per document (graphql-jit). First
     // of the plugins that wrap execution, so every later one wraps it.
     useCompiledExecution({ logger: deps.logger }) as Plugin<RequestContext>,

@@ -18,6 +18,10 @@ Tenant.implement({
   fields: (t) => ({
     slug: t.exposeString('slug', { description: 'URL-safe unique name, e.g. `acme`.' }),
     name: t.exposeString('name', { description: 'Display name.' }),
+    displayName: t.exposeString('name', {
+      description: 'Display name: the old name of `name`.',
+      deprecationReason: 'Use `name`. Deprecated: 2026-12-05. Sunset: 2027-06-30.',
+    }),
     plan: t.expose('plan', { type: PlanEnum, description: 'Subscription plan.' }),
     createdAt: t.expose('createdAt', {
       type: 'DateTime',
