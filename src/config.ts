@@ -308,8 +308,6 @@ export interface Config {
   readonly timeouts: {
     /** Most milliseconds one operation may execute (resolvers and their SQL). */
     readonly executionMs: number;
-    /** PostgreSQL `statement_timeout` in milliseconds; 0 turns it off. PGlite ignores it. */
-    readonly statementMs: number;
   };
   /** Idempotent mutations (src/idempotency/). */
   readonly idempotency: {
@@ -583,7 +581,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       trustedProxies: e.TRUSTED_PROXIES,
     },
-    timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS, statementMs: e.STATEMENT_TIMEOUT_MS },
+    timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS },
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL, waitMs: e.IDEMPOTENCY_WAIT_MS },
     fieldRateLimits: e.FIELD_RATE_LIMITS,
     persistedOperations: {

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { and, eq, sql } from 'drizzle-orm';
+import ms from 'ms';
 import { loadOrCreateDevKey, signDevToken } from '../auth/dev-key.ts';
 import { isScope, ROLE_SCOPES, SCOPES } from '../auth/viewer.ts';
 import { type Config, ConfigError, loadConfig, MAX_TOKEN_LIFETIME_SECONDS } from '../config.ts';
@@ -77,8 +78,10 @@ export function tokenTtl(config: Config, requested?: number): number {
 
 /** `90s`, `15m`, `2h`, `1d` → seconds; positive and at most 24 hours. */
 export function parseTtl(text: string): number {
-  const match = /^([0-9]{1,6})([smhd])$/.exec(text.trim());
-  const seconds = match ? Number(match[1]) * (UNITS[match[2]!] ?? 0) : Number.NaN;
+  const trimmed = text.trim();
+  // The pattern is the accepted syntax (a whole number and one unit); `ms` does the arithmetic.
+  const match = /^[0-9]{1,6}[smhd]$/.test(trimmed);
+  const seconds = match ? ms(trimmed as ms.StringValue) / 1000 : Number.NaN;
   if (!match || !Number.isInteger(seconds) || seconds <= 0) {
     throw new DevTokenError(
       `--ttl ${JSON.stringify(text)} is not a duration: use a positive number and a unit, like 90s, 15m, 2h or 1d.`,

@@ -35,6 +35,7 @@ import {
 } from './common.ts';
 import {
   assumedListSize,
+  CREATE_ORDER_RATE_LIMIT,
   connectionListSize,
   MUTATION_COST,
   ORDER_ITEMS_ASSUMED_SIZE,
@@ -57,8 +58,8 @@ function mayReadOrderOf(ctx: ExecutionContext, customerId: string): boolean {
 
 export const Order = builder.loadableNodeRef<OrderRow>('Order', {
   id: { resolve: (order) => order.id },
-  // Fix: an order the viewer may not read is "not found" (null), like another tenant's;
-  // the FORBIDDEN error of the type's authScopes confirmed that the id exists.
+  // An order the viewer may not read is "not found" (null), like another tenant's: a
+  // FORBIDDEN error from the type's authScopes would confirm that the id exists.
   load: batched(async (ids: string[], ctx) =>
     (await loadOrders(ctx.tx, tenantIdOf(ctx), ids)).filter((order) =>
       mayReadOrderOf(ctx, order.customerId),
@@ -73,8 +74,8 @@ type OrderItemShape = OrderItemWithCurrency;
 
 export const OrderItem = builder.loadableNodeRef<OrderItemShape>('OrderItem', {
   id: { resolve: (item) => item.id },
-  // Fix: by id (node/nodes), an item is visible exactly when its order is; a viewer could
-  // read the lines of other customers' orders through `node(id: "item_…")`.
+  // By id (node/nodes), an item is visible exactly when its order is, so the lines of other
+  // customers' orders cannot be read through `node(id: "item_…")`.
   load: batched(async (ids: string[], ctx) =>
     (await loadOrderItems(ctx.tx, tenantIdOf(ctx), ids)).filter((item) =>
       mayReadOrderOf(ctx, item.orderCustomerId),
@@ -112,7 +113,7 @@ Order.implement({
     }),
     note: t.exposeString('note', {
       nullable: true,
-      description: 'The customer note, at most 280 characters.',
+      description: `The customer note, at most ${ORDER_LIMITS.maxNote} characters.`,
     }),
     version: t.exposeInt('version', {
       description: 'Incremented by every change; pass it as `expectedVersion`.',
@@ -131,7 +132,9 @@ OrderItem.implement({
       description: 'The product ordered (null if you may not read products).',
       resolve: (item) => item.productId,
     }),
-    quantity: t.exposeInt('quantity', { description: 'Units ordered, 1–1000.' }),
+    quantity: t.exposeInt('quantity', {
+      description: `Units ordered, ${ORDER_LIMITS.minQuantity}–${ORDER_LIMITS.maxQuantity}.`,
+    }),
     unitPrice: t.field({
       type: Money,
       description: 'Price of one unit when the order was placed.',
@@ -189,7 +192,10 @@ const OrderItemInput = builder.inputType('OrderItemInput', {
   description: 'One line of a new order.',
   fields: (t) => ({
     productId: t.id({ required: true, description: 'The product (`prod_…`).' }),
-    quantity: t.int({ required: true, description: 'Units, 1–1000.' }),
+    quantity: t.int({
+      required: true,
+      description: `Units, ${ORDER_LIMITS.minQuantity}–${ORDER_LIMITS.maxQuantity}.`,
+    }),
   }),
 });
 
@@ -322,14 +328,16 @@ builder.relayMutationField(
   'createOrder',
   {
     name: 'CreateOrderInput',
-    description: 'A new order for the caller: 1–50 lines of products in one currency.',
+    description: `A new order for the caller: ${ORDER_LIMITS.minItems}–${ORDER_LIMITS.maxItems} lines of products in one currency.`,
     inputFields: (t) => ({
       items: t.field({
         type: [OrderItemInput],
         required: true,
-        description: 'The lines of the order, 1–50.',
+        description: `The lines of the order, ${ORDER_LIMITS.minItems}–${ORDER_LIMITS.maxItems}.`,
       }),
-      note: t.string({ description: 'A note to the seller, at most 280 characters.' }),
+      note: t.string({
+        description: `A note to the seller, at most ${ORDER_LIMITS.maxNote} characters.`,
+      }),
     }),
   },
   {
@@ -340,7 +348,7 @@ builder.relayMutationField(
     nullable: true,
     ...auth(
       { requires: ['write:orders'] },
-      { rateLimit: { max: 30, window: '1m' }, ...MUTATION_COST },
+      { rateLimit: CREATE_ORDER_RATE_LIMIT, ...MUTATION_COST },
     ),
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
