@@ -39,7 +39,7 @@ import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin, YogaServer } from 'graphql-yoga';
 import type { StatementObserver } from '../db/statement-observer.ts';
 import { maskError } from '../errors.ts';
-import { requestIdOf } from './request-id.ts';
+import { requestIdOf } from '../http/request-id.ts';
 
 /** The request id (`X-Request-Id`), on the request span: a client's bug report finds its trace. */
 export const ATTR_REQUEST_ID = 'request.id';

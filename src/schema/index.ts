@@ -12,6 +12,8 @@ import './tenant.ts';
 import './user.ts';
 import './product.ts';
 import './order.ts';
+import './order-lists.ts';
+import './order-mutations.ts';
 import './viewer.ts';
 import './rate-limit.ts';
 import './persisted-operation.ts';

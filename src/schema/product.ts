@@ -1,6 +1,5 @@
-import { auth } from '../auth/rules.ts';
 import { type ProductRow, products } from '../db/schema.ts';
-import { badUserInput } from '../errors.ts';
+import { badUserInput, userError } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { isIdOf, parseId } from '../ids.ts';
 import {
@@ -10,20 +9,14 @@ import {
   PRODUCT_SORT_KEYS,
   productListConditions,
 } from '../loaders/index.ts';
+import { keysetConnection } from '../loaders/pagination.ts';
 import { inSavepoint } from '../services/mutation.ts';
 import { createProduct, updateProduct } from '../services/products.ts';
 import { stripControlCharacters, textLength } from '../validation.ts';
+import { auth } from './auth.ts';
 import { builder } from './builder.ts';
-import {
-  CurrencyEnum,
-  Money,
-  MoneyInput,
-  OrderDirectionEnum,
-  userError,
-  userErrorsField,
-} from './common.ts';
+import { CurrencyEnum, Money, MoneyInput, OrderDirectionEnum, userErrorsField } from './common.ts';
 import { connectionListSize, MUTATION_COST } from './cost-directives.ts';
-import { keysetConnection } from './pagination.ts';
 import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
 export const Product = builder.loadableNodeRef<ProductRow>('Product', {

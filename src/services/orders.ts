@@ -15,8 +15,8 @@ import {
   orders,
   products,
 } from '../db/schema.ts';
+import { type UserErrorShape, userError, versionConflict } from '../errors.ts';
 import { isIdOf, newId } from '../ids.ts';
-import { type UserErrorShape, userError, versionConflict } from '../schema/common.ts';
 import { cleanMultiline, textLength } from '../validation.ts';
 
 export const ORDER_LIMITS = {

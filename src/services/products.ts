@@ -5,8 +5,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type Currency, MAX_MONEY_CENTS, type ProductRow, products } from '../db/schema.ts';
+import { type UserErrorShape, userError, versionConflict } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { type UserErrorShape, userError, versionConflict } from '../schema/common.ts';
 import { cleanLine, cleanMultiline, textLength } from '../validation.ts';
 
 export interface ProductFieldsInput {

@@ -14,8 +14,8 @@ import {
   isObjectType,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authDirectiveArgsOf } from '../../src/auth/rules.ts';
 import { orders, products, users } from '../../src/db/schema.ts';
+import { authDirectiveArgsOf } from '../../src/schema/auth.ts';
 import { schema } from '../../src/schema/index.ts';
 import {
   type DemoUserName,

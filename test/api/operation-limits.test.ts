@@ -9,8 +9,8 @@ import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
+import { STANDARD_INTROSPECTION_DEPTH } from '../../src/cost/operation-shape.ts';
 import { createLogger } from '../../src/logger.ts';
-import { STANDARD_INTROSPECTION_DEPTH } from '../../src/plugins/operation-limits.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 /** Only the limit under test may reject: cost and budgets are out of the way. */

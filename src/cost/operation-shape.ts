@@ -14,7 +14,8 @@
  * reject the document anyway), and only the real introspection entry points are special:
  * `__schema` / `__type` at the root, matched by field name (an alias or a fragment named
  * `__schema` is just a name). Their subtrees are measured separately, because the standard
- * introspection query is deeper than any sensible limit for data (see operation-limits.ts).
+ * introspection query is deeper than any sensible limit for data (see
+ * plugins/operation-limits.ts).
  *
  * Depth is graphql-depth-limit's: a field with a selection set is one level, a leaf none, so
  * `{ viewer { user { username } } }` has depth 2.
@@ -22,8 +23,10 @@
 import {
   type DocumentNode,
   type FragmentDefinitionNode,
+  getIntrospectionQuery,
   Kind,
   type OperationDefinitionNode,
+  parse,
   type SelectionSetNode,
 } from 'graphql';
 
@@ -171,3 +174,19 @@ export function measureDocument(document: DocumentNode): OperationShape[] {
   }
   return shapes;
 }
+
+/** The depth of graphql-js's full standard introspection query, which GraphiQL sends. */
+export const STANDARD_INTROSPECTION_DEPTH = Math.max(
+  ...measureDocument(
+    parse(
+      getIntrospectionQuery({
+        descriptions: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+        inputValueDeprecation: true,
+        oneOf: true,
+      }),
+    ),
+  ).map((shape) => shape.introspectionDepth),
+);
