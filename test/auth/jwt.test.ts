@@ -17,6 +17,7 @@ import {
 } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateDevKey, signDevToken } from '../../src/auth/dev-key.ts';
+import { formatDuration, mintDevToken, parseTtl } from '../../src/auth/dev-token.ts';
 import {
   createTokenVerifier,
   JWKS_FILE_CHECK_INTERVAL_MS,
@@ -25,7 +26,6 @@ import {
   type TokenVerifier,
 } from '../../src/auth/jwt.ts';
 import { ROLE_SCOPES } from '../../src/auth/viewer.ts';
-import { formatDuration, mintDevToken, parseTtl } from '../../src/cli/token.ts';
 import { type Config, ConfigError, loadConfig } from '../../src/config.ts';
 import { DEMO_TENANTS } from '../../src/db/seed.ts';
 import { IdPrefix, newId } from '../../src/ids.ts';
