@@ -8,7 +8,7 @@
  * 30 at 1/s. The clock (`Date`) is frozen and moved by hand, so refill is exact, not timed.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createMemoryBudgetStore } from '../../src/cost/stores/memory-store.ts';
+import { createMemoryBudgetStore } from '../../src/plugins/cost-budget/memory-store.ts';
 import { SQL_STATEMENTS_HEADER } from '../../src/plugins/tenant-transaction.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
 

@@ -12,7 +12,7 @@ import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import { useAuthentication } from '../../src/plugins/authentication.ts';
-import { useFieldRateLimits } from '../../src/plugins/field-rate-limits.ts';
+import { useFieldRateLimits } from '../../src/plugins/field-rate-limits/index.ts';
 import { openRedis } from '../../src/redis.ts';
 import { schema } from '../../src/schema/index.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';

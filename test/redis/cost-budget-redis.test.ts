@@ -11,8 +11,8 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { createRedisBudgetStore } from '../../src/cost/stores/redis-store.ts';
-import { BudgetStoreUnavailableError } from '../../src/cost/stores/store.ts';
+import { createRedisBudgetStore } from '../../src/plugins/cost-budget/redis-store.ts';
+import { BudgetStoreUnavailableError } from '../../src/plugins/cost-budget/store.ts';
 import { openRedis } from '../../src/redis.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 

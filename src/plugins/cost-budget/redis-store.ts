@@ -12,7 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { BucketSpec } from '../../config.ts';
-import { retryAfterSeconds } from '../budget.ts';
+import { retryAfterSeconds } from '../../cost/budget.ts';
 import { type BudgetStore, BudgetStoreUnavailableError } from './store.ts';
 
 // KEYS[1] bucket; ARGV: size, restoreRate (points/s), amount, mode (take | refund | peek).

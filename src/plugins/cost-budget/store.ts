@@ -4,7 +4,7 @@
  * bucket, so concurrent requests of the same viewer can never overdraw it.
  */
 import type { BucketSpec } from '../../config.ts';
-import type { TakeResult } from '../budget.ts';
+import type { TakeResult } from '../../cost/budget.ts';
 
 export interface BudgetStore {
   /** Deducts `cost` if the bucket holds all of it (see budget.ts `take`). */

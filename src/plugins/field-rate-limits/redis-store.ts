@@ -4,7 +4,7 @@
  * Not @envelop/rate-limiter's own RedisStore: it sends GET, decides in the process, then SET —
  * two round trips and a read-modify-write race, so two instances that both read 29 calls both
  * allow the 30th call... and the 31st. Here each call is one round trip running one Lua script,
- * which Redis executes atomically (what the step is: field-rate-limits-store.ts).
+ * which Redis executes atomically (what the step is: store.ts).
  *
  * Timestamps come from Redis's own clock (TIME), so instances whose clocks drift still share
  * one window; they are shifted to this process's clock before the library compares them with
@@ -13,12 +13,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { apiError, ErrorCode } from '../errors.ts';
-import {
-  type FieldLimitLookup,
-  FieldRateLimitStore,
-  type RateLimitIdentity,
-} from './field-rate-limits-store.ts';
+import { apiError, ErrorCode } from '../../errors.ts';
+import { type FieldLimitLookup, FieldRateLimitStore, type RateLimitIdentity } from './store.ts';
 
 // KEYS[1] the caller's log of one field; ARGV: windowMs, max.
 // Returns {now (ms, Redis clock), the calls still in the window before this one...}.

@@ -5,7 +5,13 @@
  * ever seen (anonymous callers are keyed by address, which an attacker can vary).
  */
 import type { BucketSpec } from '../../config.ts';
-import { type BucketState, millisecondsUntilFull, refill, refund, take } from '../budget.ts';
+import {
+  type BucketState,
+  millisecondsUntilFull,
+  refill,
+  refund,
+  take,
+} from '../../cost/budget.ts';
 import type { BudgetStore } from './store.ts';
 
 export interface MemoryBudgetStoreOptions {

@@ -31,16 +31,12 @@ import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import ms from 'ms';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../context.ts';
-import { ErrorCode } from '../errors.ts';
-import { createClientAddressResolver, type NodeServerContext } from '../http/client-address.ts';
-import { RedisFieldRateLimitStore } from './field-rate-limits-redis-store.ts';
-import {
-  type FieldLimit,
-  type FieldRateLimitStore,
-  MemoryFieldRateLimitStore,
-  type RateLimitIdentity,
-} from './field-rate-limits-store.ts';
+import type { RequestContext } from '../../context.ts';
+import { ErrorCode } from '../../errors.ts';
+import { createClientAddressResolver, type NodeServerContext } from '../../http/client-address.ts';
+import { MemoryFieldRateLimitStore } from './memory-store.ts';
+import { RedisFieldRateLimitStore } from './redis-store.ts';
+import type { FieldLimit, FieldRateLimitStore, RateLimitIdentity } from './store.ts';
 
 export interface FieldRateLimitsOptions {
   /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For names an anonymous caller. */
