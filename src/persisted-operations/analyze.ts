@@ -17,8 +17,8 @@ import {
   validate,
 } from 'graphql';
 import type { AnalysisSettings } from '../config.ts';
-import { TooManySelectionsError } from '../cost/cost-model.ts';
 import { measureDocument, STANDARD_INTROSPECTION_DEPTH } from '../cost/operation-shape.ts';
+import { TooManySelectionsError } from '../cost/static-cost.ts';
 import { worstCaseCostOf } from '../cost/worst-case.ts';
 import { MAX_NODES_IDS } from '../ids.ts';
 import { digestsOf } from './digests.ts';

@@ -1,7 +1,7 @@
 /**
  * The `@listSize` and `@cost` annotations (IBM cost specification), and the `@rateLimit`
  * values, that the domain files put on their fields. They are printed into schema.graphql, so clients compute the same cost
- * the server does (src/cost/cost-model.ts reads them back from the schema).
+ * the server does (src/cost/field-costs.ts reads them back from the schema).
  */
 
 /**
