@@ -31,6 +31,7 @@ import type { Database } from '../../src/db/client.ts';
 import type { StatementObserver } from '../../src/db/statement-observer.ts';
 import { createSampler, createTracing, type Tracing } from '../../src/observability/tracing.ts';
 import { createPlugins } from '../../src/plugins/index.ts';
+import { CREATE_PRODUCT, PRODUCT } from '../fixtures/operations.ts';
 import { splitCostReport, startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -40,21 +41,6 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const PRODUCTS = /* GraphQL */ `
   query Products {
     products(first: 2) { nodes { id name } }
-  }
-`;
-
-const PRODUCT = /* GraphQL */ `
-  query Product($id: ID!) {
-    product(id: $id) { name }
-  }
-`;
-
-const CREATE_PRODUCT = /* GraphQL */ `
-  mutation CreateProduct($input: CreateProductInput!) {
-    createProduct(input: $input) {
-      product { id name }
-      userErrors { code message }
-    }
   }
 `;
 

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orders, products, users } from '../../src/db/schema.ts';
 import { authDirectiveArgsOf } from '../../src/schema/auth.ts';
 import { schema } from '../../src/schema/index.ts';
+import { EMAILS } from '../fixtures/operations.ts';
 import {
   type DemoUserName,
   type GraphQLResponse,
@@ -28,14 +29,6 @@ import { newClientMutationId } from '../helpers/keys.ts';
 const SCOPES = /* GraphQL */ `
   query Scopes {
     viewer { scopes }
-  }
-`;
-
-const EMAILS = /* GraphQL */ `
-  query Emails($ids: [ID!]!) {
-    nodes(ids: $ids) {
-      ... on User { username email }
-    }
   }
 `;
 

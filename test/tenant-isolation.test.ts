@@ -40,10 +40,10 @@ import {
   visit,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderItems, orders, products, tenants, users } from '../../src/db/schema.ts';
-import { schema } from '../../src/schema/index.ts';
-import { type GraphQLResponse, startTestApp, type TestApp } from '../helpers/app.ts';
-import { newClientMutationId } from '../helpers/keys.ts';
+import { orderItems, orders, products, tenants, users } from '../src/db/schema.ts';
+import { schema } from '../src/schema/index.ts';
+import { type GraphQLResponse, startTestApp, type TestApp } from './helpers/app.ts';
+import { newClientMutationId } from './helpers/keys.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response data is untyped JSON (see helpers/app.ts)
 type Json = any;

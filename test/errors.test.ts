@@ -4,21 +4,16 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
-import { createTokenVerifier } from '../../src/auth/jwt.ts';
-import { createLogger } from '../../src/logger.ts';
-import { splitCostReport, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase } from '../helpers/database.ts';
+import { createApp } from '../src/app.ts';
+import { createTokenVerifier } from '../src/auth/jwt.ts';
+import { createLogger } from '../src/logger.ts';
+import { WHO_AM_I } from './fixtures/operations.ts';
+import { splitCostReport, startTestApp, type TestApp } from './helpers/app.ts';
+import { createTestDatabase } from './helpers/database.ts';
 
 const PRODUCTS = /* GraphQL */ `
   query Products {
     products(first: 1) { pageInfo { hasNextPage } }
-  }
-`;
-
-const WHO_AM_I = /* GraphQL */ `
-  query WhoAmI {
-    viewer { user { username } }
   }
 `;
 

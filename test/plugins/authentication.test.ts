@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeJwt, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateDevKey } from '../../src/auth/dev-key.ts';
+import { EMAILS } from '../fixtures/operations.ts';
 import { type GraphQLResponse, startTestApp, type TestApp } from '../helpers/app.ts';
 
 const TOUR = /* GraphQL */ `
@@ -36,14 +37,6 @@ const TENANT_USERS = /* GraphQL */ `
   query TenantUsers {
     viewer { user { username } }
     users(first: 10) { nodes { username role } }
-  }
-`;
-
-const EMAILS = /* GraphQL */ `
-  query Emails($ids: [ID!]!) {
-    nodes(ids: $ids) {
-      ... on User { username email }
-    }
   }
 `;
 

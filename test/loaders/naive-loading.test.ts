@@ -5,7 +5,7 @@
  * number of statements (the X-SQL-Statements header) differs. Both apps share one database.
  *
  * Every request's first statement is the transaction's set_config (tenant, RLS role, read-only);
- * see test/api/batching.test.ts for the batched counts.
+ * see test/loaders/batching.test.ts for the batched counts.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

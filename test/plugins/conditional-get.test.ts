@@ -13,14 +13,9 @@ import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { products } from '../../src/db/schema.ts';
 import { MUTATION_OVER_GET_MESSAGE } from '../../src/plugins/conditional-get.ts';
+import { WHO_AM_I } from '../fixtures/operations.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
-
-const WHO_AM_I = /* GraphQL */ `
-  query WhoAmI {
-    viewer { user { username } }
-  }
-`;
 
 const PRODUCT_STOCK = /* GraphQL */ `
   query ProductStock($id: ID!) {

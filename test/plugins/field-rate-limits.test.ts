@@ -15,6 +15,7 @@ import { useAuthentication } from '../../src/plugins/authentication.ts';
 import { useFieldRateLimits } from '../../src/plugins/field-rate-limits/index.ts';
 import { openRedis } from '../../src/redis.ts';
 import { schema } from '../../src/schema/index.ts';
+import { CREATE_ORDER, PRODUCT_STOCK } from '../fixtures/operations.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -22,15 +23,6 @@ const CREATE_PRODUCT = /* GraphQL */ `
   mutation CreateProduct($input: CreateProductInput!) {
     createProduct(input: $input) {
       product { id }
-      userErrors { code }
-    }
-  }
-`;
-
-const CREATE_ORDER = /* GraphQL */ `
-  mutation CreateOrder($input: CreateOrderInput!) {
-    createOrder(input: $input) {
-      order { id }
       userErrors { code }
     }
   }
@@ -54,12 +46,6 @@ const CREATE_ORDER_IN_FRAGMENT = /* GraphQL */ `
   }
   fragment PlaceOrder on Mutation {
     placed: createOrder(input: $input) { order { id } }
-  }
-`;
-
-const PRODUCT_STOCK = /* GraphQL */ `
-  query ProductStock($id: ID!) {
-    product(id: $id) { stock }
   }
 `;
 

@@ -56,7 +56,7 @@ function digest(algorithm: 'sha256' | 'sha1' | 'md5', text: string): string {
 }
 
 function fixture(name: string): string {
-  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  return fileURLToPath(new URL(`../persisted-operations/fixtures/${name}`, import.meta.url));
 }
 
 let dataDir: string;

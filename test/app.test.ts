@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
 
 const WHO_AM_I = /* GraphQL */ `
   query WhoAmI {

@@ -10,13 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryBudgetStore } from '../../src/plugins/cost-budget/memory-store.ts';
 import { SQL_STATEMENTS_HEADER } from '../../src/plugins/tenant-transaction.ts';
+import { PRODUCTS } from '../fixtures/operations.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
-
-const PRODUCTS = /* GraphQL */ `
-  query Products($first: Int!) {
-    products(first: $first) { nodes { id } }
-  }
-`;
 
 const RATE_LIMIT = /* GraphQL */ `
   query RateLimit {

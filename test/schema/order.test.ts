@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.ts';
 import { type OrderRow, orderItems, orders } from '../../src/db/schema.ts';
 import { newId } from '../../src/ids.ts';
+import { PRODUCT_STOCK } from '../fixtures/operations.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -52,12 +53,6 @@ const NODE = /* GraphQL */ `
 const NODES = /* GraphQL */ `
   query Nodes($ids: [ID!]!) {
     nodes(ids: $ids) { id }
-  }
-`;
-
-const PRODUCT_STOCK = /* GraphQL */ `
-  query ProductStock($id: ID!) {
-    product(id: $id) { stock }
   }
 `;
 

@@ -9,6 +9,7 @@
  * grows with `first` would mean one query per row (N+1).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_ORDER } from '../fixtures/operations.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -106,15 +107,6 @@ const PRODUCTS = /* GraphQL */ `
   query Products {
     products(first: 100) {
       nodes { id stock price { currency } }
-    }
-  }
-`;
-
-const CREATE_ORDER = /* GraphQL */ `
-  mutation CreateOrder($input: CreateOrderInput!) {
-    createOrder(input: $input) {
-      order { id }
-      userErrors { code }
     }
   }
 `;
