@@ -21,7 +21,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   cli: 6,
   plugins: 5,
   schema: 5,
-  observability: 5,
+  observability: 6,
   http: 4,
   loaders: 3,
   services: 3,

@@ -18,7 +18,6 @@ import { useGraphiqlAssets } from '../http/graphiql.ts';
 import { useRequestId } from '../http/request-id.ts';
 import { useSecurityHeaders } from '../http/security-headers.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
-import type { Tracing } from '../observability/tracing.ts';
 import type { PersistedOperationRegistry } from '../persisted-operations/registry.ts';
 import { authenticationErrorOf, useAuthentication, viewerOf } from './authentication.ts';
 import { useCompiledExecution } from './compiled-execution.ts';
@@ -35,6 +34,7 @@ import { persistedOperationIdOf, usePersistedOperations } from './persisted-oper
 import { useRequestLog } from './request-log.ts';
 import { useServerTiming } from './server-timing.ts';
 import { useTenantTransaction } from './tenant-transaction.ts';
+import type { Tracing } from './tracing.ts';
 import { useTransactionMetrics } from './transaction-metrics.ts';
 import { useUnexpectedErrorLog } from './unexpected-errors.ts';
 import { useValidationErrorLimit } from './validation-error-limit.ts';
