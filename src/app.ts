@@ -78,7 +78,10 @@ export function createApp(deps: AppDeps) {
         graphiqlPolicy: graphiql?.policy,
       }),
       // Ready: the database answers and has every migration (http/readiness.ts).
-      useReadinessCheck({ endpoint: '/readyz', check: createReadinessCheck(database, logger) }),
+      useReadinessCheck({
+        endpoint: '/readyz',
+        check: createReadinessCheck(database, logger, config.timeouts.poolMs),
+      }),
     ],
   });
 }

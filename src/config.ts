@@ -139,6 +139,12 @@ export type TraceSampler =
  */
 export const DEFAULT_PRODUCTION_TRACE_RATIO = 0.1;
 
+/**
+ * What a database answer may take beyond its own limit before the client stops waiting: room
+ * for PostgreSQL's cancellation of a statement (57014) to arrive over a slow network.
+ */
+const ANSWER_MARGIN_MS = 1_000;
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -152,6 +158,9 @@ const EnvSchema = z.object({
   // Resilience: how long a new connection may take, and the circuit breaker around PostgreSQL
   // (opens after this many consecutive connection failures, probes again after the reset).
   DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  // How long a request may wait for its transaction to start: a pooled connection, opening one,
+  // BEGIN. Capped by the request's execution deadline.
+  DB_POOL_TIMEOUT_MS: positiveInt.default(5_000),
   DB_CIRCUIT_FAILURES: positiveInt.max(1000).default(5),
   DB_CIRCUIT_RESET_MS: positiveInt.default(5_000),
   // Process: how long SIGTERM waits for in-flight requests; how many worker processes.
@@ -263,6 +272,18 @@ export interface Config {
         readonly statementTimeoutMs?: number;
         /** Most milliseconds to open a connection (postgres.js `connect_timeout`). */
         readonly connectTimeoutMs?: number;
+        /**
+         * A connection that owes an answer and receives nothing for this long is destroyed
+         * (db/watched-socket.ts): the statement timeout (or, without one, the execution
+         * timeout) plus a margin for the server's own cancellation to arrive.
+         */
+        readonly answerTimeoutMs?: number;
+        /**
+         * PostgreSQL `idle_in_transaction_session_timeout`: the server ends a transaction whose
+         * client went quiet (a lost network), releasing its locks. Above the execution timeout,
+         * which bounds every request's transaction.
+         */
+        readonly idleInTransactionTimeoutMs?: number;
         /** The circuit breaker around this database (db/circuit-breaker.ts). */
         readonly circuit?: CircuitSettings;
       };
@@ -308,6 +329,11 @@ export interface Config {
   readonly timeouts: {
     /** Most milliseconds one operation may execute (resolvers and their SQL). */
     readonly executionMs: number;
+    /**
+     * Most milliseconds a request waits for its transaction to start (a pooled connection,
+     * opening one, BEGIN), within its execution deadline (DB_POOL_TIMEOUT_MS).
+     */
+    readonly poolMs: number;
   };
   /** Idempotent mutations (src/idempotency/). */
   readonly idempotency: {
@@ -547,6 +573,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           poolMax: e.DB_POOL_MAX,
           statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
           connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+          answerTimeoutMs: (e.STATEMENT_TIMEOUT_MS || e.EXECUTION_TIMEOUT_MS) + ANSWER_MARGIN_MS,
+          idleInTransactionTimeoutMs: e.EXECUTION_TIMEOUT_MS + ANSWER_MARGIN_MS,
           circuit: { failures: e.DB_CIRCUIT_FAILURES, resetMs: e.DB_CIRCUIT_RESET_MS },
         }
       : {
@@ -581,7 +609,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       trustedProxies: e.TRUSTED_PROXIES,
     },
-    timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS },
+    timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS, poolMs: e.DB_POOL_TIMEOUT_MS },
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL, waitMs: e.IDEMPOTENCY_WAIT_MS },
     fieldRateLimits: e.FIELD_RATE_LIMITS,
     persistedOperations: {

@@ -125,11 +125,12 @@ async function main() {
   startup.done('app');
 
   // Expired idempotency keys go in batches, every minute; the timer is unref'd.
-  const stopExpiry = startIdempotencyKeyExpiry({
-    db: database.db,
+  const expiry = startIdempotencyKeyExpiry({
+    database,
     intervalMs: IDEMPOTENCY_EXPIRY_INTERVAL_MS,
     batchSize: IDEMPOTENCY_EXPIRY_BATCH_SIZE,
-    onError: (error) => logger.error({ err: error }, 'deleting expired idempotency keys failed'),
+    timeoutMs: config.timeouts.poolMs,
+    logger,
   });
 
   const server = createHttpServer(app, config);
@@ -138,7 +139,7 @@ async function main() {
     logger,
     timeoutMs: config.shutdownTimeoutMs,
     async cleanup() {
-      stopExpiry();
+      expiry.stop();
       await metricsServer?.close();
       await database.close();
       redis?.disconnect();

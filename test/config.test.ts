@@ -73,7 +73,7 @@ describe('defaults', () => {
         },
         trustedProxies: [],
       },
-      timeouts: { executionMs: 10_000 },
+      timeouts: { executionMs: 10_000, poolMs: 5_000 },
       idempotency: { ttlSeconds: 86_400, waitMs: 5_000 },
       fieldRateLimits: true,
       persistedOperations: {

@@ -12,6 +12,10 @@
  *
  * A connection failure while the circuit is still closed is also answered with 503 and a
  * Retry-After, not a masked 500: the request did not fail because of anything in it.
+ *
+ * A database that does not answer in time is a failure too: a wait past its bound
+ * (DB_WAIT_TIMEOUT, `run`'s `timeoutMs`), a connection that owed an answer and went quiet
+ * (DB_ANSWER_TIMEOUT, db/watched-socket.ts).
  */
 import {
   BrokenCircuitError,
@@ -23,6 +27,10 @@ import {
 } from 'cockatiel';
 import type { Logger } from 'pino';
 import { apiError, ErrorCode } from '../errors.ts';
+import { ANSWER_TIMEOUT } from './watched-socket.ts';
+
+/** The code of the error `run` fails with when its operation outlives `timeoutMs`. */
+export const WAIT_TIMEOUT = 'DB_WAIT_TIMEOUT';
 
 export type CircuitStateName = 'closed' | 'open' | 'half-open';
 
@@ -35,6 +43,14 @@ export interface CircuitSettings {
 
 export const DEFAULT_CIRCUIT_SETTINGS: CircuitSettings = { failures: 5, resetMs: 5_000 };
 
+export interface RunOptions {
+  /**
+   * Stop waiting for `operation` after this many milliseconds: a failure for the breaker,
+   * answered 503. The operation itself goes on until its connection's own timeouts end it.
+   */
+  readonly timeoutMs?: number;
+}
+
 export interface DatabaseCircuit {
   readonly state: CircuitStateName;
   /**
@@ -43,7 +59,7 @@ export interface DatabaseCircuit {
    * `operation`; a connection failure of `operation` is thrown as SERVICE_UNAVAILABLE too;
    * any other error is thrown unchanged.
    */
-  run<T>(operation: () => Promise<T>): Promise<T>;
+  run<T>(operation: () => Promise<T>, options?: RunOptions): Promise<T>;
   /** The code of the last connection failure (`ECONNREFUSED`, `57P01`, …), for logs. */
   readonly lastFailureCode: string | undefined;
   /** Whole seconds until the circuit lets a probe through; at least 1. */
@@ -68,11 +84,30 @@ const CONNECTION_ERROR_CODES = new Set([
   'EAI_AGAIN',
   'CONNECTION_CLOSED',
   'CONNECT_TIMEOUT',
+  ANSWER_TIMEOUT,
+  WAIT_TIMEOUT,
   // SQLSTATE: the server is shutting down or restarting (pg_ctl stop, a crashed backend).
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, shutting down, in recovery)
 ]);
+
+/** `operation`, or a WAIT_TIMEOUT error if it has not settled after `timeoutMs`. */
+export function withWaitTimeout<T>(operation: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error(`the database did not answer within ${timeoutMs} ms`), {
+            code: WAIT_TIMEOUT,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  return Promise.race([operation, expired]).finally(() => clearTimeout(timer));
+}
 
 /**
  * True when `error`, or an error it wraps (Drizzle's `cause`, graphql-js's `originalError`),
@@ -143,7 +178,7 @@ export function createDatabaseCircuit(
     get lastFailureCode() {
       return lastFailureCode;
     },
-    async run(operation) {
+    async run(operation, options) {
       // cockatiel queues calls behind a half-open probe; a probe may wait out a whole connect
       // timeout, so the others are refused now rather than held for it.
       if (policy.state === CircuitState.HalfOpen) {
@@ -152,7 +187,9 @@ export function createDatabaseCircuit(
       try {
         const outcome = await policy.execute(async () => {
           try {
-            return { value: await operation() };
+            const pending = operation();
+            const timeoutMs = options?.timeoutMs;
+            return { value: await (timeoutMs ? withWaitTimeout(pending, timeoutMs) : pending) };
           } catch (error) {
             const code = connectionFailureCode(error);
             if (code === undefined) {

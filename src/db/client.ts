@@ -4,6 +4,7 @@
  * exposed as the same Drizzle type, so nothing above this file knows which one it has.
  */
 import { mkdir } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -19,6 +20,7 @@ import {
 import { createFromPgliteTemplate } from './pglite-template.ts';
 import { tenants } from './schema.ts';
 import { observePglite, observePostgres, type StatementObserver } from './statement-observer.ts';
+import { openWatchedSocket } from './watched-socket.ts';
 
 /** A Drizzle handle: the root database or a transaction; both share this interface. */
 export type Db = PgDatabase<PgQueryResultHKT>;
@@ -53,6 +55,15 @@ export const APP_ROLE = 'orders_app';
 /** postgres.js waits 30 s by default; a database that has not answered in 5 is not coming. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
+/**
+ * Without an answer timeout from the config (tests, tools): postgres.js has no statement
+ * timeout of its own, so a connection that owes an answer waits at most this long.
+ */
+const DEFAULT_ANSWER_TIMEOUT_MS = 60_000;
+
+/** TCP keepalive's idle time before the first probe, on every pooled connection. */
+const KEEPALIVE_MS = 10_000;
+
 /** Any fixed number works: it only has to be the same for every instance of this server. */
 const MIGRATION_LOCK_ID = 7_420_151;
 
@@ -62,6 +73,8 @@ export async function openDatabase(database: Config['database']): Promise<Databa
       poolMax: database.poolMax,
       statementTimeoutMs: database.statementTimeoutMs ?? 0,
       connectTimeoutMs: database.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      answerTimeoutMs: database.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: database.idleInTransactionTimeoutMs ?? 0,
       circuit: database.circuit,
     });
   }
@@ -122,13 +135,40 @@ interface PostgresOptions {
   poolMax: number;
   statementTimeoutMs: number;
   connectTimeoutMs: number;
+  answerTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
   circuit?: CircuitSettings;
 }
 
+/** postgres.js's parsed connection options, as its `socket` option receives them. */
+interface SocketTarget {
+  host: string[];
+  port: number[];
+  path?: string | false;
+}
+
 function openPostgres(url: string, options: PostgresOptions): Database {
-  const { poolMax, statementTimeoutMs, connectTimeoutMs } = options;
-  const client = postgres(url, {
+  const { poolMax, statementTimeoutMs, connectTimeoutMs, idleInTransactionTimeoutMs } = options;
+  // Hosts are tried in turn, as postgres.js does with its own sockets.
+  let nextHost = 0;
+  // `socket` is a documented postgres.js option that its type declarations leave out.
+  const settings: postgres.Options<Record<string, never>> & {
+    socket: (target: SocketTarget) => Socket;
+  } = {
     max: poolMax,
+    // Sockets with an answer timeout, close-before-answer detection and keepalive
+    // (db/watched-socket.ts): the waits no postgres.js setting bounds.
+    socket: (target: SocketTarget) => {
+      const index = nextHost++ % target.host.length;
+      return openWatchedSocket({
+        target: target.path
+          ? { path: target.path }
+          : { host: target.host[index] as string, port: target.port[index] ?? 5432 },
+        unansweredMs: options.answerTimeoutMs,
+        keepAliveMs: KEEPALIVE_MS,
+      });
+    },
+    keep_alive: KEEPALIVE_MS / 1000,
     // Seconds; fractions work. Bounds a connect to a host that drops packets (no refusal).
     connect_timeout: connectTimeoutMs / 1000,
     idle_timeout: 60,
@@ -140,8 +180,12 @@ function openPostgres(url: string, options: PostgresOptions): Database {
     connection: {
       application_name: 'orders-api',
       ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
+      ...(idleInTransactionTimeoutMs > 0
+        ? { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs }
+        : {}),
     },
-  });
+  };
+  const client = postgres(url, settings);
   const db = drizzlePostgres(client) as unknown as Db;
   return {
     kind: 'postgres',

@@ -17,7 +17,7 @@ export type ReadinessBody =
   | { status: 'ready' }
   | { status: 'unavailable'; reason: string; applied?: string | null; expected?: string };
 
-export function createReadinessCheck(database: Database, logger: Logger) {
+export function createReadinessCheck(database: Database, logger: Logger, timeoutMs: number) {
   return async ({ fetchAPI }: { fetchAPI: { Response: typeof Response } }): Promise<Response> => {
     const reply = (status: number, body: ReadinessBody, headers: Record<string, string> = {}) =>
       new fetchAPI.Response(JSON.stringify(body), {
@@ -26,7 +26,7 @@ export function createReadinessCheck(database: Database, logger: Logger) {
       });
     let status: Awaited<ReturnType<typeof migrationStatus>>;
     try {
-      status = await database.circuit.run(() => migrationStatus(database.db));
+      status = await database.circuit.run(() => migrationStatus(database.db), { timeoutMs });
     } catch (error) {
       const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
       if (code !== ErrorCode.SERVICE_UNAVAILABLE) {

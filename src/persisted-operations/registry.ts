@@ -173,7 +173,7 @@ export class PersistedOperationRegistry {
  */
 export async function openPersistedOperationRegistry(
   schema: GraphQLSchema,
-  config: Pick<Config, 'persistedOperations'>,
+  config: Pick<Config, 'persistedOperations' | 'timeouts'>,
   database: Pick<Database, 'db' | 'circuit'>,
 ): Promise<PersistedOperationRegistry> {
   const manifest = await readManifestFile(config.persistedOperations.manifestFile);
@@ -181,6 +181,8 @@ export async function openPersistedOperationRegistry(
     schema,
     manifest,
     findStored: (tenantId, key) =>
-      database.circuit.run(() => findStoredOperation(database.db, tenantId, key)),
+      database.circuit.run(() => findStoredOperation(database.db, tenantId, key), {
+        timeoutMs: config.timeouts.poolMs,
+      }),
   });
 }

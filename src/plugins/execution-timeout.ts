@@ -55,11 +55,12 @@ const QUERY_CANCELED = '57014';
 /** Checks between two clock readings while execution runs without waiting (see below). */
 const CLOCK_STRIDE = 16;
 
-function timeoutError(timeoutMs: number) {
+/** TIMEOUT, HTTP 504: the operation ran past its deadline (`headers`: e.g. a Retry-After). */
+export function timeoutError(timeoutMs: number, headers?: Record<string, string>) {
   return apiError(
     ErrorCode.TIMEOUT,
     `The operation did not finish within ${timeoutMs} ms and was stopped.`,
-    { limit: timeoutMs, http: { status: 504 } },
+    { limit: timeoutMs, http: { status: 504, ...(headers ? { headers } : {}) } },
   );
 }
 

@@ -129,6 +129,8 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     useTenantTransaction({
       database: deps.database,
       exposeStatementCount: !deps.config.isProduction,
+      executionTimeoutMs: deps.config.timeouts.executionMs,
+      poolTimeoutMs: deps.config.timeouts.poolMs,
     }),
     // Wraps the tenant transaction, so it must come right after it: transactions in flight.
     ...(metrics ? [useTransactionMetrics({ metrics })] : []),

@@ -8,9 +8,24 @@
  * Isolation is READ COMMITTED: writes that must not race are guarded in the statement
  * itself (`stock >= wanted`, `version = expected`, `FOR UPDATE`), which Postgres re-checks
  * on the locked row, so the stronger levels would only add serialization failures.
+ *
+ * Every wait on the database is bounded, whatever the network does:
+ * - the transaction must start (a pooled connection, opening one, BEGIN) within `poolTimeoutMs`
+ *   and the execution deadline, or the request gets 503 SERVICE_UNAVAILABLE;
+ * - once started, it must end (statements, then COMMIT or ROLLBACK) by the execution deadline
+ *   plus a margin, or the request gets 504 TIMEOUT. The execution timeout has already stopped
+ *   the resolvers by then, so what is still waiting is the database;
+ * - either way the transaction is abandoned: if BEGIN arrives later the transaction rolls back
+ *   at once, and one that finished executing rolls back instead of committing. Only a COMMIT
+ *   already sent has an unknown outcome; the idempotency record written in the same transaction
+ *   tells a retry with the same key which it was (idempotency/with-idempotency.ts);
+ * - the connection that stopped answering is destroyed by its socket's answer timeout
+ *   (db/watched-socket.ts), never handed to another request.
+ * Both answers carry a Retry-After. The circuit breaker counts what the database did in the end:
+ * a connect timeout, a connection destroyed for not answering, or a late success.
  */
 import { sql } from 'drizzle-orm';
-import { getOperationAST } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
 import { isConnectionFailure } from '../db/circuit-breaker.ts';
@@ -21,11 +36,13 @@ import {
   newStatementCount,
   type StatementCount,
 } from '../db/statement-counter.ts';
+import { apiError, ErrorCode } from '../errors.ts';
 import {
   completeIdempotentMutations,
   IDEMPOTENT_REPLAYED_HEADER,
   wasReplayed,
 } from '../idempotency/with-idempotency.ts';
+import { timeoutError } from './execution-timeout.ts';
 
 export interface TenantTransactionOptions {
   database: Database;
@@ -34,7 +51,37 @@ export interface TenantTransactionOptions {
    * benchmarks; off in production, where it would tell callers about internals.
    */
   exposeStatementCount: boolean;
+  /** The execution deadline, from the start of execution (`config.timeouts.executionMs`). */
+  executionTimeoutMs: number;
+  /** Most milliseconds until the transaction has started (`config.timeouts.poolMs`). */
+  poolTimeoutMs: number;
 }
+
+/**
+ * How long past the execution deadline a started transaction may take to end. The execution
+ * timeout answers at the deadline itself; this covers its ROLLBACK on a healthy connection.
+ */
+const END_MARGIN_MS = 250;
+
+const COMMIT_UNCONFIRMED = 'The database did not confirm the commit';
+const RETRY_ADVICE =
+  'so whether it applied is unknown. Retry with the same clientMutationId: a mutation that applied is answered from its record, never applied twice.';
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof GraphQLError && error.extensions.code === ErrorCode.SERVICE_UNAVAILABLE;
+}
+
+/** The breaker's 503 for a connection lost under COMMIT, saying what that means. */
+function commitOutcomeUnknown(unavailable: GraphQLError): GraphQLError {
+  return apiError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    `${COMMIT_UNCONFIRMED}: the connection failed, ${RETRY_ADVICE}`,
+    unavailable.extensions,
+  );
+}
+
+/** Where a request's transaction is: which timeout applies, and what a timeout means. */
+type Phase = 'starting' | 'running' | 'committing' | 'ended';
 
 export const SQL_STATEMENTS_HEADER = 'X-SQL-Statements';
 
@@ -63,9 +110,14 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
         const counter = counts.get(context.request) ?? newStatementCount();
         counts.set(context.request, counter);
         let executed: Awaited<ReturnType<typeof executeFn>> | undefined;
+        let phase: Phase = 'starting';
+        let abandoned: GraphQLError | undefined;
+        const circuit = options.database.circuit;
         // Through the circuit breaker: while PostgreSQL is unreachable this fails at once
         // with 503 SERVICE_UNAVAILABLE and a Retry-After instead of waiting for a connection.
-        return options.database.circuit.run(async () => {
+        // The breaker counts what the database really did, even after the request was
+        // answered; the request's answer does not wait for that (`answerInTime`).
+        const attempt = circuit.run(async () => {
           const result = await transaction();
           // A connection lost in the middle of a query fails the fields that were reading
           // (their errors are in the result), not the transaction: the answer is partial,
@@ -75,10 +127,66 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
           if (lost) throw lost;
           return result;
         });
+        return answerInTime(attempt);
+
+        /** `attempt`'s outcome, or the error of the first bound it overruns (file comment). */
+        function answerInTime<T>(pending: Promise<T>): Promise<T> {
+          return new Promise<T>((resolve, reject) => {
+            const abandon = (error: GraphQLError) => {
+              abandoned = error;
+              reject(error);
+            };
+            const retryAfter = () => ({ 'Retry-After': String(circuit.retryAfterSeconds()) });
+            const poolBinds = options.poolTimeoutMs < options.executionTimeoutMs;
+            const startBy = setTimeout(
+              () => {
+                if (phase !== 'starting') return;
+                abandon(
+                  poolBinds
+                    ? apiError(
+                        ErrorCode.SERVICE_UNAVAILABLE,
+                        `No database connection was ready within ${options.poolTimeoutMs} ms; retry after ${circuit.retryAfterSeconds()} s.`,
+                        {
+                          retryAfterSeconds: circuit.retryAfterSeconds(),
+                          http: { status: 503, headers: retryAfter() },
+                        },
+                      )
+                    : timeoutError(options.executionTimeoutMs, retryAfter()),
+                );
+              },
+              Math.min(options.poolTimeoutMs, options.executionTimeoutMs),
+            );
+            const endBy = setTimeout(() => {
+              // Not started: `startBy`, which is never later, has answered already.
+              if (phase === 'starting') return;
+              abandon(
+                phase === 'committing'
+                  ? apiError(ErrorCode.TIMEOUT, `${COMMIT_UNCONFIRMED} in time, ${RETRY_ADVICE}`, {
+                      limit: options.executionTimeoutMs,
+                      http: { status: 504, headers: retryAfter() },
+                    })
+                  : timeoutError(options.executionTimeoutMs, retryAfter()),
+              );
+            }, options.executionTimeoutMs + END_MARGIN_MS);
+            pending
+              .then(resolve, (error: unknown) => {
+                // The connection failed under the COMMIT: it may have applied or not.
+                const unknown = phase === 'committing' && isUnavailable(error);
+                reject(unknown ? commitOutcomeUnknown(error as GraphQLError) : error);
+              })
+              .finally(() => {
+                phase = 'ended';
+                clearTimeout(startBy);
+                clearTimeout(endBy);
+              });
+          });
+        }
 
         async function transaction() {
           try {
             return await options.database.db.transaction(async (tx) => {
+              if (abandoned) throw abandoned;
+              phase = 'running';
               countStatementsOf(tx as unknown as Db, counter);
               // One round trip sets up the whole transaction: the tenant, the role RLS
               // applies to, and read-only for queries. (Drizzle's own transaction options
@@ -95,6 +203,9 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
               if (!readOnly && executed && !(Symbol.asyncIterator in executed)) {
                 await completeIdempotentMutations(context, tx as unknown as Db, executed);
               }
+              // The request was answered already: roll back rather than commit unseen.
+              if (abandoned) throw abandoned;
+              phase = 'committing';
               return executed;
             });
           } catch (error) {

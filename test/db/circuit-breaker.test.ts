@@ -58,6 +58,8 @@ describe('which errors are connection failures', () => {
     ['ETIMEDOUT', true],
     ['CONNECT_TIMEOUT', true],
     ['CONNECTION_CLOSED', true],
+    ['DB_ANSWER_TIMEOUT', true],
+    ['DB_WAIT_TIMEOUT', true],
     ['57P01', true],
     ['57P03', true],
     ['08006', true],
@@ -104,6 +106,18 @@ describe('the breaker', () => {
     const unique = pgError('23505');
     expect(await outcomeOf(circuit.run(() => Promise.reject(unique)))).toBe(unique);
     expect(circuit.state).toBe('closed');
+  });
+
+  it('stops waiting after timeoutMs: a failure for the breaker, answered 503', async () => {
+    const circuit = createDatabaseCircuit({ failures: 2, resetMs: 60_000 });
+    const never = () => new Promise<never>(() => {});
+    expect(await outcomeOf(circuit.run(never, { timeoutMs: 20 }))).toBe('SERVICE_UNAVAILABLE');
+    expect(circuit.state).toBe('closed');
+    expect(await outcomeOf(circuit.run(never, { timeoutMs: 20 }))).toBe('SERVICE_UNAVAILABLE');
+    expect(circuit.state).toBe('open');
+    // An operation that settles in time is not affected by the bound.
+    const fresh = createDatabaseCircuit({ failures: 1, resetMs: 60_000 });
+    expect(await fresh.run(async () => 'ok', { timeoutMs: 1_000 })).toBe('ok');
   });
 
   it('opens after the configured number of consecutive connection failures, not before', async () => {

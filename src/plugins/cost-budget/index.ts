@@ -33,6 +33,7 @@ import { setBudgetReader } from '../../cost/budget-reader.ts';
 import { getRequestCost, setRequestCost, type ThrottleStatus } from '../../cost/request-cost.ts';
 import type { Database } from '../../db/client.ts';
 import { type Plan, tenants } from '../../db/schema.ts';
+import { readAsTenant } from '../../db/tenant-scope.ts';
 import { apiError, ErrorCode } from '../../errors.ts';
 import { createClientAddressResolver, type NodeServerContext } from '../../http/client-address.ts';
 import { wantsCostExplain } from '../cost-analysis.ts';
@@ -99,13 +100,19 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
     if (cached && cached.expiresAt > now()) return cached.plan;
     // Through the circuit breaker: an unreachable database is 503 SERVICE_UNAVAILABLE here
     // too, at once while the circuit is open; the request could not run without it anyway.
+    // As the tenant (db/tenant-scope.ts): tenants has FORCE'd row-level security, which holds
+    // for a non-superuser owner too, so a lookup outside any tenant would find no plan.
     const plan = options.database.circuit
-      .run(() =>
-        options.database.db
-          .select({ plan: tenants.plan })
-          .from(tenants)
-          .where(eq(tenants.id, tenantId))
-          .limit(1),
+      .run(
+        () =>
+          readAsTenant(options.database.db, tenantId, (tx) =>
+            tx
+              .select({ plan: tenants.plan })
+              .from(tenants)
+              .where(eq(tenants.id, tenantId))
+              .limit(1),
+          ),
+        { timeoutMs: config.timeouts.poolMs },
       )
       // A token for a tenant that no longer exists gets the smallest plan's bucket.
       .then((rows) => rows[0]?.plan ?? 'free');
