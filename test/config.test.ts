@@ -339,6 +339,8 @@ describe('resilience and process settings', () => {
       poolMax: 10,
       statementTimeoutMs: 5_000,
       connectTimeoutMs: 5_000,
+      answerTimeoutMs: 6_000,
+      idleInTransactionTimeoutMs: 11_000,
       circuit: { failures: 5, resetMs: 5_000 },
     });
   });
