@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { mintDevToken } from '../src/cli/token.ts';
+import { mintDevToken } from '../src/auth/dev-token.ts';
 import { loadConfig } from '../src/config.ts';
 import { readManifestFile } from '../src/persisted-operations/manifest.ts';
 import { buildBenchServers } from './build.ts';

@@ -10,10 +10,10 @@ import { corsOptions } from './http/cors.ts';
 import { graphiqlPage } from './http/graphiql.ts';
 import { graphiqlHeaders, graphiqlTabs } from './http/graphiql-examples.ts';
 import { createReadinessCheck } from './http/readiness.ts';
+import { requestIdOf } from './http/request-id.ts';
 import { yogaLogger } from './logger.ts';
 import { createPlugins, type PipelineDeps } from './plugins/index.ts';
 import { PERSISTED_OPERATION_PARAMS } from './plugins/persisted-operations.ts';
-import { requestIdOf } from './plugins/request-id.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppDeps extends PipelineDeps {

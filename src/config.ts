@@ -329,8 +329,6 @@ export interface Config {
   readonly timeouts: {
     /** Most milliseconds one operation may execute (resolvers and their SQL). */
     readonly executionMs: number;
-    /** PostgreSQL `statement_timeout` in milliseconds; 0 turns it off. PGlite ignores it. */
-    readonly statementMs: number;
     /**
      * Most milliseconds a request waits for its transaction to start (a pooled connection,
      * opening one, BEGIN), within its execution deadline (DB_POOL_TIMEOUT_MS).
@@ -611,11 +609,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       trustedProxies: e.TRUSTED_PROXIES,
     },
-    timeouts: {
-      executionMs: e.EXECUTION_TIMEOUT_MS,
-      statementMs: e.STATEMENT_TIMEOUT_MS,
-      poolMs: e.DB_POOL_TIMEOUT_MS,
-    },
+    timeouts: { executionMs: e.EXECUTION_TIMEOUT_MS, poolMs: e.DB_POOL_TIMEOUT_MS },
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL, waitMs: e.IDEMPOTENCY_WAIT_MS },
     fieldRateLimits: e.FIELD_RATE_LIMITS,
     persistedOperations: {

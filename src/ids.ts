@@ -13,6 +13,9 @@ export const IdPrefix = {
   OrderItem: 'item',
 } as const;
 
+/** `nodes(ids:)` fetches at most this many objects in one call. */
+export const MAX_NODES_IDS = 100;
+
 export type IdPrefix = (typeof IdPrefix)[keyof typeof IdPrefix];
 export type NodeTypename = keyof typeof IdPrefix;
 

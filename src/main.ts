@@ -8,8 +8,8 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
+import { formatDuration, mintDevToken } from './auth/dev-token.ts';
 import { createTokenVerifier } from './auth/jwt.ts';
-import { formatDuration, mintDevToken } from './cli/token.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { logCircuitTransitions } from './db/circuit-breaker.ts';
 import { isEmpty, openDatabase } from './db/client.ts';

@@ -34,26 +34,6 @@ export function cleanMultiline(value: string): string {
     .trim();
 }
 
-export function normalizeEmail(value: string): string {
-  return value.trim().toLowerCase();
-}
-
-export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
-  'admin',
-  'root',
-  'null',
-  'undefined',
-]);
-
-/** Returns a problem with the username, or null when it is acceptable. */
-export function usernameProblem(username: string): string | null {
-  if (!/^[a-z0-9_-]{3,32}$/.test(username)) {
-    return 'Username must be 3–32 characters of a-z, 0-9, _ and -.';
-  }
-  if (RESERVED_USERNAMES.has(username)) return `Username "${username}" is reserved.`;
-  return null;
-}
-
 /** Length in Unicode code points, which is what Postgres's char_length counts. */
 export function textLength(value: string): number {
   return [...value].length;

@@ -73,7 +73,7 @@ describe('defaults', () => {
         },
         trustedProxies: [],
       },
-      timeouts: { executionMs: 10_000, statementMs: 5_000, poolMs: 5_000 },
+      timeouts: { executionMs: 10_000, poolMs: 5_000 },
       idempotency: { ttlSeconds: 86_400, waitMs: 5_000 },
       fieldRateLimits: true,
       persistedOperations: {
@@ -339,6 +339,8 @@ describe('resilience and process settings', () => {
       poolMax: 10,
       statementTimeoutMs: 5_000,
       connectTimeoutMs: 5_000,
+      answerTimeoutMs: 6_000,
+      idleInTransactionTimeoutMs: 11_000,
       circuit: { failures: 5, resetMs: 5_000 },
     });
   });

@@ -9,8 +9,9 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintDevToken } from '../src/cli/token.ts';
+import { mintDevToken } from '../src/auth/dev-token.ts';
 import { loadConfig } from '../src/config.ts';
+import { WHO_AM_I } from './fixtures/operations.ts';
 import {
   connectionRefused,
   EXIT_TIMEOUT_MS,
@@ -22,12 +23,6 @@ import {
   startServer,
   waitForLog,
 } from './helpers/server-process.ts';
-
-const WHO_AM_I = /* GraphQL */ `
-  query WhoAmI {
-    viewer { user { username } }
-  }
-`;
 
 const TEST_TIMEOUT_MS = STARTUP_TIMEOUT_MS + 2 * EXIT_TIMEOUT_MS;
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TENANTS } from '../src/db/seed.ts';
+import { CREATE_PRODUCT, PRODUCT } from './fixtures/operations.ts';
 import { splitCostReport } from './helpers/app.ts';
 import { newClientMutationId } from './helpers/keys.ts';
 import {
@@ -24,21 +25,6 @@ import {
 const WHO_AM_I = /* GraphQL */ `
   query WhoAmI {
     viewer { user { username } tenant { id slug } }
-  }
-`;
-
-const CREATE_PRODUCT = /* GraphQL */ `
-  mutation CreateProduct($input: CreateProductInput!) {
-    createProduct(input: $input) {
-      product { id name }
-      userErrors { code message }
-    }
-  }
-`;
-
-const PRODUCT = /* GraphQL */ `
-  query Product($id: ID!) {
-    product(id: $id) { name }
   }
 `;
 

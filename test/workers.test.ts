@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintDevToken } from '../src/cli/token.ts';
+import { mintDevToken } from '../src/auth/dev-token.ts';
 import { loadConfig } from '../src/config.ts';
 import {
   EXIT_TIMEOUT_MS,

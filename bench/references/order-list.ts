@@ -1,7 +1,7 @@
 /**
  * What both references know about the one page they serve: the persisted OrderList operation
  * (its documentId and document, from the manifest our server reads) and how our server encodes
- * the page's cursors (src/schema/pagination.ts: base64url of `[sortKeyName, value, id]`, the
+ * the page's cursors (src/loaders/pagination.ts: base64url of `[sortKeyName, value, id]`, the
  * value of a date as its ISO string; orders sort by `createdAt` unless asked otherwise).
  */
 import { readFile } from 'node:fs/promises';

@@ -1,14 +1,10 @@
 /**
- * Field-level authorization, declared once. A type or field spreads `auth({...})` into its
- * Pothos options; that one call yields both the `@auth` directive printed into schema.graphql
- * (what clients and reviewers read) and the scope-auth check that runs (what is enforced),
- * built from the same data, so the two cannot say different things. The same rule object can
- * also be asked directly (`allows`), for lists and loaders that filter rows instead of
- * failing a field.
+ * Field-level authorization rules: who may read a type or field, and the one decision
+ * (`allows`) where a rule meets a viewer. schema/auth.ts turns a rule into both the `@auth`
+ * directive and the scope-auth check; lists and loaders that filter rows instead of failing a
+ * field ask `allows` directly.
  */
-import type { AuthScopeMap } from '@pothos/plugin-scope-auth';
 import type { Role } from '../db/schema.ts';
-import type { BuilderTypes } from '../schema/builder.ts';
 import type { Scope, Viewer } from './viewer.ts';
 
 /** Who may read a type or field. Every part given must hold; an empty rule means "signed in". */
@@ -60,47 +56,4 @@ export function allows(viewer: Viewer | null, rule: AuthRule, ownerId?: string):
   const hasScopes = (rule.requires ?? []).every((scope) => viewer.scopes.has(scope));
   const hasRole = rule.roles === undefined || rule.roles.includes(viewer.role);
   return hasScopes && hasRole;
-}
-
-type AuthScopes<Parent> =
-  | AuthScopeMap<BuilderTypes>
-  | ((parent: Parent) => AuthScopeMap<BuilderTypes>);
-
-/**
- * Which directive arguments each runtime check was built from. The schema test reads it to
- * prove that every `@auth` in the SDL is enforced, and every check is printed.
- */
-const declared = new WeakMap<object, AuthDirectiveArgs>();
-
-export function authDirectiveArgsOf(authScopes: unknown): AuthDirectiveArgs | undefined {
-  return typeof authScopes === 'object' || typeof authScopes === 'function'
-    ? declared.get(authScopes as object)
-    : undefined;
-}
-
-/**
- * Options to spread into a type's or field's Pothos options: `authScopes` (the runtime check)
- * and `directives.auth` (the SDL). Other directives of the same field go in `directives`, so
- * that one spread carries them all and nothing after it can drop `@auth`.
- */
-export function auth<Parent = unknown, Directives extends object = object>(
-  declaration: AuthDeclaration<Parent>,
-  directives?: Directives,
-): { authScopes: AuthScopes<Parent>; directives: Directives & { auth: AuthDirectiveArgs } } {
-  const rule: AuthRule = {
-    ...(declaration.requires && { requires: declaration.requires }),
-    ...(declaration.roles && { roles: declaration.roles }),
-  };
-  const args: AuthDirectiveArgs = {
-    ...(rule.requires && { requires: [...rule.requires] }),
-    ...(rule.roles && { roles: [...rule.roles] }),
-    ...(declaration.self && { allowSelf: true }),
-  };
-  const { self } = declaration;
-  const check: AuthCheck = { ...rule, ruleKey: JSON.stringify(rule) };
-  const authScopes: AuthScopes<Parent> = self
-    ? (parent: Parent) => ({ auth: { ...check, ownerId: self(parent) } })
-    : { auth: check };
-  declared.set(authScopes, args);
-  return { authScopes, directives: { ...(directives as Directives), auth: args } };
 }

@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { GraphQLError, getOperationAST, parse, validate } from 'graphql';
 import { ConfigError, loadConfig } from '../config.ts';
-import { requestedCostOf } from '../cost/cost-model.ts';
-import { measureDocument } from '../plugins/operation-shape.ts';
+import { measureDocument } from '../cost/operation-shape.ts';
+import { requestedCostOf } from '../cost/static-cost.ts';
 import { schema } from '../schema/index.ts';
 import { isEntryPoint } from './entry-point.ts';
 

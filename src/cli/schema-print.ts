@@ -28,8 +28,8 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-// Fix: this ran on import, so importing SCHEMA_FILE (as a drift test would) rewrote
-// schema.graphql from the code first, and the drift check could never fail.
+// Only as a command: importing SCHEMA_FILE (as the drift test does) must not rewrite
+// schema.graphql from the code first, or the drift check could never fail.
 if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -2,7 +2,7 @@
  * The static cost of an operation whatever variables a client sends: what the manifest of
  * persisted operations records, so an operation is registered only if every request for it
  * would pass the cost limit. It is not a second set of rules: the cost model
- * (cost-model.ts) prices the operation with the most expensive variables a client could send,
+ * (static-cost.ts) prices the operation with the most expensive variables a client could send,
  * generated from the operation's variable definitions.
  *
  * The model reads only two kinds of variable values; the rest merely has to coerce:
@@ -42,7 +42,7 @@ import {
   typeFromAST,
   visit,
 } from 'graphql';
-import { operationOf, requestedCostOf } from './cost-model.ts';
+import { operationOf, requestedCostOf } from './static-cost.ts';
 
 export interface WorstCaseOptions {
   /** The operation to price when the document holds several. */

@@ -256,7 +256,6 @@ export type UserRow = typeof users.$inferSelect;
 export type ProductRow = typeof products.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderItemRow = typeof orderItems.$inferSelect;
-export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type PersistedOperationRow = typeof persistedOperations.$inferSelect;
 export type Plan = (typeof planEnum.enumValues)[number];
 export type Role = (typeof roleEnum.enumValues)[number];

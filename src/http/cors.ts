@@ -12,8 +12,7 @@
 import type { CORSOptions, Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import { IDEMPOTENT_REPLAYED_HEADER } from '../idempotency/with-idempotency.ts';
-import { REQUEST_ID_HEADER } from '../plugins/request-id.ts';
-import { SERVER_TIMING_HEADER } from '../plugins/server-timing.ts';
+import { REQUEST_ID_HEADER } from './request-id.ts';
 
 /** Response headers a page may read besides the CORS-safelisted ones. */
 export const EXPOSED_HEADERS = [
@@ -26,7 +25,7 @@ export const EXPOSED_HEADERS = [
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
   IDEMPOTENT_REPLAYED_HEADER,
-  SERVER_TIMING_HEADER,
+  'Server-Timing',
   'Deprecation',
   'Sunset',
 ];

@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type OrderRow, type OrderStatus, orders } from '../db/schema.ts';
-import type { KeysetPage, SortKey } from '../schema/pagination.ts';
+import type { KeysetPage, SortKey } from './pagination.ts';
 
 export const ORDER_SORT_KEYS = {
   CREATED_AT: {

@@ -1,7 +1,7 @@
 import { and, eq, gte, ilike, lte, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type Currency, type ProductRow, products } from '../db/schema.ts';
-import type { KeysetPage, SortKey } from '../schema/pagination.ts';
+import type { KeysetPage, SortKey } from './pagination.ts';
 
 export const PRODUCT_SORT_KEYS = {
   NAME: { name: 'name', column: products.name, kind: 'text', value: (row) => row.name },

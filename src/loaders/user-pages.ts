@@ -1,7 +1,7 @@
 import { and, eq, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type Role, type UserRow, users } from '../db/schema.ts';
-import type { KeysetPage, SortKey } from '../schema/pagination.ts';
+import type { KeysetPage, SortKey } from './pagination.ts';
 
 export const USER_SORT_KEYS = {
   CREATED_AT: {

@@ -14,18 +14,8 @@
  */
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Sampler } from '@opentelemetry/sdk-trace';
-import type { Plugin } from 'graphql-yoga';
 import type { Config, TraceSampler } from '../config.ts';
-import type { StatementObserver } from '../db/statement-observer.ts';
-
-export interface Tracing {
-  /** Makes the request, parse, validate and execute spans; first in the pipeline. */
-  readonly plugin: Plugin;
-  /** Makes a span of each SQL statement a traced request sends (`Database.observe`). */
-  readonly observeStatement: StatementObserver;
-  /** Sends the spans still buffered and stops; the last thing before the process exits. */
-  shutdown(): Promise<void>;
-}
+import type { Tracing } from '../plugins/tracing.ts';
 
 /** The name the spans' instrumentation scope carries. */
 const TRACER_NAME = 'orders-api';

@@ -17,11 +17,10 @@ import {
   validate,
 } from 'graphql';
 import type { AnalysisSettings } from '../config.ts';
-import { TooManySelectionsError } from '../cost/cost-model.ts';
+import { measureDocument, STANDARD_INTROSPECTION_DEPTH } from '../cost/operation-shape.ts';
+import { TooManySelectionsError } from '../cost/static-cost.ts';
 import { worstCaseCostOf } from '../cost/worst-case.ts';
-import { STANDARD_INTROSPECTION_DEPTH } from '../plugins/operation-limits.ts';
-import { measureDocument } from '../plugins/operation-shape.ts';
-import { MAX_NODES_IDS } from '../schema/builder.ts';
+import { MAX_NODES_IDS } from '../ids.ts';
 import { digestsOf } from './digests.ts';
 
 export type OperationType = OperationDefinitionNode['operation'];

@@ -22,54 +22,9 @@ import { type DocumentNode, GraphQLError, type GraphQLSchema, parse, validate } 
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
-import {
-  DIGEST_ALGORITHMS,
-  DIGEST_HEX_LENGTH,
-  type DigestAlgorithm,
-  digestsOf,
-} from './digests.ts';
+import { DIGEST_ALGORITHMS, digestsOf, formatOperationKey, type OperationKey } from './digests.ts';
 import { type Manifest, readManifestFile } from './manifest.ts';
-import { findStoredOperation } from './store.ts';
-
-/** A parsed persisted-operation id. */
-export interface OperationKey {
-  readonly algorithm: DigestAlgorithm;
-  /** Lowercase hex. */
-  readonly digest: string;
-}
-
-const ALGORITHM_BY_LENGTH = new Map(
-  DIGEST_ALGORITHMS.map((algorithm) => [DIGEST_HEX_LENGTH[algorithm], algorithm]),
-);
-const PREFIXED_ID = /^(sha256|sha1|md5):([0-9a-f]+)$/i;
-const BARE_ID = /^[0-9a-f]+$/i;
-
-/**
- * `sha256:<hex>` (GraphQL over HTTP's documentId), `sha1:<hex>` or `md5:<hex>`, or a bare
- * hex digest whose length says its algorithm (what Relay and GraphQL Code Generator send).
- * Anything else is `null`: a malformed id.
- */
-export function parseOperationKey(value: string): OperationKey | null {
-  const prefixed = PREFIXED_ID.exec(value);
-  if (prefixed) {
-    const algorithm = prefixed[1]?.toLowerCase() as DigestAlgorithm;
-    const digest = prefixed[2]?.toLowerCase() ?? '';
-    return digest.length === DIGEST_HEX_LENGTH[algorithm] ? { algorithm, digest } : null;
-  }
-  if (!BARE_ID.test(value)) return null;
-  const algorithm = ALGORITHM_BY_LENGTH.get(value.length);
-  return algorithm ? { algorithm, digest: value.toLowerCase() } : null;
-}
-
-export function formatOperationKey(key: OperationKey): string {
-  return `${key.algorithm}:${key.digest}`;
-}
-
-/** A document as stored: its sha256 id and its text. */
-export interface StoredDocument {
-  readonly id: string;
-  readonly document: string;
-}
+import { findStoredOperation, type StoredDocument } from './store.ts';
 
 export type OperationLookup =
   | { readonly status: 'found'; readonly id: string; readonly document: DocumentNode }

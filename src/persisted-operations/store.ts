@@ -9,13 +9,19 @@ import type { Db } from '../db/client.ts';
 import { type PersistedOperationRow, persistedOperations } from '../db/schema.ts';
 import { readAsTenant } from '../db/tenant-scope.ts';
 import type { AnalyzedOperation } from './analyze.ts';
-import type { OperationKey, StoredDocument } from './registry.ts';
+import type { OperationKey } from './digests.ts';
 
 const COLUMN_BY_ALGORITHM = {
   sha256: persistedOperations.id,
   sha1: persistedOperations.sha1,
   md5: persistedOperations.md5,
 } as const;
+
+/** A document as stored: its sha256 id and its text. */
+export interface StoredDocument {
+  readonly id: string;
+  readonly document: string;
+}
 
 /**
  * One indexed lookup, (tenant, whichever digest the client sent), in a read-only transaction

@@ -18,7 +18,7 @@ import { TokenRejectedError, type TokenVerifier } from '../auth/jwt.ts';
 import type { Viewer } from '../auth/viewer.ts';
 import type { RequestContext } from '../context.ts';
 import { apiError, ErrorCode } from '../errors.ts';
-import { requestIdOf } from './request-id.ts';
+import { requestIdOf } from '../http/request-id.ts';
 
 export interface AuthenticationOptions {
   verifier: TokenVerifier;

@@ -1,6 +1,6 @@
 /**
  * Static cost analysis (pipeline step 4): before execution, the operation's cost is computed
- * with the request's real variables (cost/cost-model.ts) and an operation dearer than the
+ * with the request's real variables (cost/static-cost.ts) and an operation dearer than the
  * maximum is refused with QUERY_TOO_COMPLEX (HTTP 400), nothing executed. The requested cost
  * is left in the request's cost state for the cost budget to charge.
  *
@@ -12,8 +12,8 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
-import { requestedCostOf, TooManySelectionsError } from '../cost/cost-model.ts';
 import { setRequestCost } from '../cost/request-cost.ts';
+import { requestedCostOf, TooManySelectionsError } from '../cost/static-cost.ts';
 import { apiError, ErrorCode } from '../errors.ts';
 import { addCostTime } from './server-timing.ts';
 

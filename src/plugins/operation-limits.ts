@@ -2,25 +2,17 @@
  * Operation limits, all checked before any resolver runs, cheapest first: the batch size
  * (once the body is parsed), the document's size (before parsing), its tokens (graphql-js's
  * own parser limit, so parsing stops at the limit), then depth, introspection depth, aliases,
- * root fields and directives in one walk (operation-shape.ts) before graphql-js's validation
+ * root fields and directives in one walk (cost/operation-shape.ts) before graphql-js's validation
  * rules run. The walk depends only on the document, so its verdict is kept per document and
  * a repeated document is never walked twice. Every rejection is HTTP 400 with its own code
  * and `{ limit, <what was found> }` in `extensions`.
  */
-import {
-  type DocumentNode,
-  GraphQLError,
-  getIntrospectionQuery,
-  Lexer,
-  parse,
-  Source,
-  TokenKind,
-} from 'graphql';
+import { type DocumentNode, GraphQLError, Lexer, Source, TokenKind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../context.ts';
+import { measureDocument, STANDARD_INTROSPECTION_DEPTH } from '../cost/operation-shape.ts';
 import { apiError, ErrorCode } from '../errors.ts';
-import { measureDocument } from './operation-shape.ts';
 
 export interface OperationLimitsOptions {
   /** `config.limits`: every number is inclusive (a document at the limit passes). */
@@ -40,21 +32,6 @@ const TOKEN_LIMIT_MESSAGE = /^Syntax Error: Document contains more tha[nt] \d+ t
 
 /** graphql-js's suggestion suffix: it names fields, arguments, types and enum values. */
 const SUGGESTION = / ?Did you mean .*\?$/;
-
-export const STANDARD_INTROSPECTION_DEPTH = Math.max(
-  ...measureDocument(
-    parse(
-      getIntrospectionQuery({
-        descriptions: true,
-        specifiedByUrl: true,
-        directiveIsRepeatable: true,
-        schemaDescription: true,
-        inputValueDeprecation: true,
-        oneOf: true,
-      }),
-    ),
-  ).map((shape) => shape.introspectionDepth),
-);
 
 function limitError(code: ErrorCode, message: string, extensions: Record<string, unknown>) {
   return apiError(code, message, { ...extensions, ...BAD_REQUEST });

@@ -22,13 +22,15 @@ import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import type { PersistedOperationsMode } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import { apiError, ErrorCode } from '../errors.ts';
-import { digestsOf } from '../persisted-operations/digests.ts';
 import {
+  digestsOf,
   formatOperationKey,
   type OperationKey,
-  type OperationLookup,
-  type PersistedOperationRegistry,
   parseOperationKey,
+} from '../persisted-operations/digests.ts';
+import type {
+  OperationLookup,
+  PersistedOperationRegistry,
 } from '../persisted-operations/registry.ts';
 
 export interface PersistedOperationsOptions {

@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import type { Viewer } from '../auth/viewer.ts';
 import type { RequestContext } from '../context.ts';
 import { getRequestCost } from '../cost/request-cost.ts';
-import { requestIdOf } from './request-id.ts';
+import { requestIdOf } from '../http/request-id.ts';
 
 export interface RequestLogOptions {
   logger: Logger;

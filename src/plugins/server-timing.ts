@@ -17,7 +17,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
 import { databaseTimeOf } from './tenant-transaction.ts';
 
-export const SERVER_TIMING_HEADER = 'Server-Timing';
+const SERVER_TIMING_HEADER = 'Server-Timing';
 
 interface Timing {
   /** `performance.now()` when the request arrived. */

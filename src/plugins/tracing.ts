@@ -5,8 +5,8 @@
  * CLIENT span per SQL statement, under the span that was running when it was sent (execute,
  * or the request itself for statements sent before execution).
  *
- * This module imports OpenTelemetry, so nothing imports it statically: observability/tracing.ts
- * loads it only when tracing is configured.
+ * This module imports OpenTelemetry, so nothing imports its code statically (its types only:
+ * `import type` is erased): observability/tracing.ts loads it only when tracing is configured.
  *
  * Parents travel in an AsyncLocalStorage of this module rather than OpenTelemetry's global
  * context manager: the spans nest the same with any tracer provider, a test's included, and
@@ -39,7 +39,7 @@ import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin, YogaServer } from 'graphql-yoga';
 import type { StatementObserver } from '../db/statement-observer.ts';
 import { maskError } from '../errors.ts';
-import { requestIdOf } from './request-id.ts';
+import { requestIdOf } from '../http/request-id.ts';
 
 /** The request id (`X-Request-Id`), on the request span: a client's bug report finds its trace. */
 export const ATTR_REQUEST_ID = 'request.id';
@@ -63,6 +63,16 @@ const headerGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
   keys: (headers) => [...headers.keys()],
 };
+
+/** Tracing as started: the plugin, the SQL statement observer and the shutdown. */
+export interface Tracing {
+  /** Makes the request, parse, validate and execute spans; first in the pipeline. */
+  readonly plugin: Plugin;
+  /** Makes a span of each SQL statement a traced request sends (`Database.observe`). */
+  readonly observeStatement: StatementObserver;
+  /** Sends the spans still buffered and stops; the last thing before the process exits. */
+  shutdown(): Promise<void>;
+}
 
 export interface TracingOptions {
   tracer: Tracer;

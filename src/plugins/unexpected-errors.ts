@@ -8,7 +8,7 @@ import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { unexpectedCauseOf } from '../errors.ts';
-import { requestIdOf } from './request-id.ts';
+import { requestIdOf } from '../http/request-id.ts';
 
 export function useUnexpectedErrorLog(options: { logger: Logger }): Plugin {
   return {

@@ -14,15 +14,12 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { type AuthCheck, type AuthDirectiveArgs, allows, cacheKeyOf } from '../auth/rules.ts';
 import type { ExecutionContext } from '../context.ts';
 import { apiError, badUserInput, ErrorCode } from '../errors.ts';
-import { parseId } from '../ids.ts';
+import { MAX_NODES_IDS, parseId } from '../ids.ts';
 import { nodesListSize } from './cost-directives.ts';
-
-/** `nodes(ids:)` fetches at most this many objects in one call. */
-export const MAX_NODES_IDS = 100;
 
 export interface AuthScopes {
   /**
-   * The only scope loader: a rule declared with `auth({...})` (src/auth/rules.ts), which also
+   * The only scope loader: a rule declared with `auth({...})` (src/schema/auth.ts), which also
    * prints it as `@auth`. Nothing else should build scope maps by hand.
    */
   auth: AuthCheck;

@@ -3,6 +3,7 @@
  * that mutation payloads carry for business and validation failures.
  */
 import type { Currency } from '../db/schema.ts';
+import { UserErrorCode, type UserErrorShape } from '../errors.ts';
 import { type BuilderTypes, builder } from './builder.ts';
 
 export const CurrencyEnum = builder.enumType('Currency', {
@@ -71,28 +72,6 @@ export const MoneyInput = builder.inputType('MoneyInput', {
   }),
 });
 
-export const UserErrorCode = {
-  BAD_USER_INPUT: 'An input value is invalid; `field` names it.',
-  NOT_FOUND: 'A referenced object does not exist in your tenant.',
-  CONFLICT: 'The object changed since you read it (`expectedVersion` is stale).',
-  INVALID_STATE: 'The object is in a state that does not allow this change.',
-  INSUFFICIENT_STOCK: 'Not enough stock for a requested quantity.',
-  CURRENCY_MISMATCH: 'The items of one order must share one currency.',
-  INVALID_DOCUMENT:
-    'A GraphQL document does not parse, does not validate against the schema, or does not hold exactly one operation.',
-  ANONYMOUS_OPERATION:
-    'A persisted operation has no name: operations on the allow-list must be named (`query ProductList { … }`).',
-  DOCUMENT_TOO_LARGE: 'A GraphQL document is longer than MAX_DOCUMENT_SIZE characters.',
-  TOO_MANY_TOKENS: 'A GraphQL document has more than MAX_TOKENS tokens.',
-  QUERY_TOO_DEEP: 'An operation nests deeper than MAX_DEPTH.',
-  TOO_MANY_ALIASES: 'An operation has more than MAX_ALIASES aliases.',
-  TOO_MANY_ROOT_FIELDS: 'An operation has more than MAX_ROOT_FIELDS root fields.',
-  TOO_MANY_DIRECTIVES: 'An operation uses more than MAX_DIRECTIVES directives.',
-  QUERY_TOO_COMPLEX: 'An operation can cost more than MAX_COST points.',
-} as const;
-
-export type UserErrorCode = keyof typeof UserErrorCode;
-
 export const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
   description: 'Why a mutation refused its input. Stable: clients may switch on it.',
   values: Object.fromEntries(
@@ -102,12 +81,6 @@ export const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
     ]),
   ) as { [Code in UserErrorCode]: { value: Code; description: string } },
 });
-
-export interface UserErrorShape {
-  field: string[] | null;
-  code: UserErrorCode;
-  message: string;
-}
 
 export const UserError = builder.objectRef<UserErrorShape>('UserError').implement({
   description: 'A business or validation failure of a mutation. Nothing was changed.',
@@ -120,23 +93,6 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
     message: t.exposeString('message', { description: 'A human-readable explanation.' }),
   }),
 });
-
-export function userError(code: UserErrorCode, message: string, field?: string[]): UserErrorShape {
-  return { code, message, field: field ?? null };
-}
-
-/** The CONFLICT user error of a stale `expectedVersion`, naming the current version. */
-export function versionConflict(
-  kind: 'product' | 'order',
-  expected: number | null | undefined,
-  current: number,
-): UserErrorShape {
-  return userError(
-    'CONFLICT',
-    `The ${kind} changed: expected version ${expected}, current version is ${current}.`,
-    ['input', 'expectedVersion'],
-  );
-}
 
 /** The `userErrors` field every mutation payload has. */
 export function userErrorsField<Payload extends { userErrors: UserErrorShape[] }>(

@@ -1,7 +1,7 @@
 /**
- * The `@listSize` and `@cost` annotations (IBM cost specification) that the domain files put
- * on their fields. They are printed into schema.graphql, so clients compute the same cost
- * the server does (src/cost/cost-model.ts reads them back from the schema).
+ * The `@listSize` and `@cost` annotations (IBM cost specification), and the `@rateLimit`
+ * values, that the domain files put on their fields. They are printed into schema.graphql, so clients compute the same cost
+ * the server does (src/cost/field-costs.ts reads them back from the schema).
  */
 
 /**
@@ -48,3 +48,9 @@ export function assumedListSize(assumedSize: number) {
 
 /** Every mutation costs this much on top of its payload: writes are dearer than reads. */
 export const MUTATION_COST = { cost: { weight: '10' } };
+
+/**
+ * `@rateLimit` on `createOrder`: placing orders is a write that reserves stock, so one caller
+ * places at most this many a minute whatever its cost budget holds.
+ */
+export const CREATE_ORDER_RATE_LIMIT = { max: 30, window: '1m' };

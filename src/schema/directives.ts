@@ -79,7 +79,7 @@ export const rateLimitDirective = new GraphQLDirective({
 });
 
 /**
- * Written by `auth({...})` (src/auth/rules.ts), which also builds the runtime check from the
+ * Written by `auth({...})` (src/schema/auth.ts), which also builds the runtime check from the
  * same arguments. Scopes and roles are strings here because scope names (`read:orders`) are
  * not valid GraphQL enum values; the TypeScript types of `auth()` admit only real ones.
  */

@@ -12,12 +12,15 @@ import './tenant.ts';
 import './user.ts';
 import './product.ts';
 import './order.ts';
+import './order-lists.ts';
+import './order-mutations.ts';
 import './viewer.ts';
 import './rate-limit.ts';
 import './persisted-operation.ts';
 
-// Fix: passing only ours dropped graphql-js's own (@skip, @include, @deprecated, @specifiedBy),
-// so every operation using @skip or @include failed validation as an unknown directive.
+// The schema's directives are graphql-js's own (@skip, @include, @deprecated, @specifiedBy) and
+// ours: a list of ours alone would replace the specified ones, and every operation using @skip
+// or @include would fail validation as an unknown directive.
 export const schema = builder.toSchema({
   sortSchema: false,
   directives: [...specifiedDirectives, ...SCHEMA_DIRECTIVES],

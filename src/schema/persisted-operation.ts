@@ -10,13 +10,15 @@
  * tenant's admin must not widen it for the others. Only the committed manifest, which goes
  * through code review and a deployment, widens it for every tenant.
  */
-import { auth } from '../auth/rules.ts';
+
 import type { PersistedOperationRow } from '../db/schema.ts';
+import { type UserErrorShape, userError } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { analyzeOperation, type OperationType } from '../persisted-operations/analyze.ts';
 import { insertOperation } from '../persisted-operations/store.ts';
+import { auth } from './auth.ts';
 import { builder } from './builder.ts';
-import { type UserErrorShape, userError, userErrorsField } from './common.ts';
+import { userErrorsField } from './common.ts';
 import { MUTATION_COST } from './cost-directives.ts';
 import { requireViewer } from './viewer-access.ts';
 

@@ -1,6 +1,5 @@
-import { auth } from '../auth/rules.ts';
 import { type ProductRow, products } from '../db/schema.ts';
-import { badUserInput } from '../errors.ts';
+import { badUserInput, userError } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { isIdOf, parseId } from '../ids.ts';
 import {
@@ -10,20 +9,14 @@ import {
   PRODUCT_SORT_KEYS,
   productListConditions,
 } from '../loaders/index.ts';
+import { keysetConnection } from '../loaders/pagination.ts';
 import { inSavepoint } from '../services/mutation.ts';
-import { createProduct, updateProduct } from '../services/products.ts';
+import { createProduct, PRODUCT_LIMITS, updateProduct } from '../services/products.ts';
 import { stripControlCharacters, textLength } from '../validation.ts';
+import { auth } from './auth.ts';
 import { builder } from './builder.ts';
-import {
-  CurrencyEnum,
-  Money,
-  MoneyInput,
-  OrderDirectionEnum,
-  userError,
-  userErrorsField,
-} from './common.ts';
+import { CurrencyEnum, Money, MoneyInput, OrderDirectionEnum, userErrorsField } from './common.ts';
 import { connectionListSize, MUTATION_COST } from './cost-directives.ts';
-import { keysetConnection } from './pagination.ts';
 import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
 export const Product = builder.loadableNodeRef<ProductRow>('Product', {
@@ -37,9 +30,11 @@ Product.implement({
   description: 'Something a tenant sells.',
   ...auth({ requires: ['read:products'] }),
   fields: (t) => ({
-    name: t.exposeString('name', { description: 'Name, 1–200 characters.' }),
+    name: t.exposeString('name', {
+      description: `Name, ${PRODUCT_LIMITS.minName}–${PRODUCT_LIMITS.maxName} characters.`,
+    }),
     description: t.exposeString('description', {
-      description: 'Longer description, at most 2000 characters; empty when there is none.',
+      description: `Longer description, at most ${PRODUCT_LIMITS.maxDescription} characters; empty when there is none.`,
     }),
     price: t.field({
       type: Money,
@@ -88,7 +83,7 @@ const ProductFilter = builder.inputType('ProductFilter', {
   description: 'Narrows a product list. All given conditions must hold.',
   fields: (t) => ({
     search: t.string({
-      description: 'Case-insensitive text that the name contains (1–100 characters).',
+      description: `Case-insensitive text that the name contains (${PRODUCT_LIMITS.minSearch}–${PRODUCT_LIMITS.maxSearch} characters).`,
     }),
     currency: t.field({
       type: CurrencyEnum,
@@ -130,8 +125,12 @@ builder.queryFields((t) => ({
         // any either; dropping them also keeps a NUL, which Postgres refuses in text, out of SQL.
         const search =
           args.filter?.search != null ? stripControlCharacters(args.filter.search) : null;
-        if (search != null && (textLength(search) < 1 || textLength(search) > 100)) {
-          throw badUserInput('`search` must be 1–100 characters.', ['filter', 'search']);
+        const { minSearch, maxSearch } = PRODUCT_LIMITS;
+        if (search != null && (textLength(search) < minSearch || textLength(search) > maxSearch)) {
+          throw badUserInput(`\`search\` must be ${minSearch}–${maxSearch} characters.`, [
+            'filter',
+            'search',
+          ]);
         }
         const filter = { ...args.filter, search };
         const sort = PRODUCT_SORT_KEYS[args.orderBy?.field ?? 'CREATED_AT'];
@@ -157,8 +156,13 @@ builder.relayMutationField(
     name: 'CreateProductInput',
     description: 'A new product.',
     inputFields: (t) => ({
-      name: t.string({ required: true, description: 'Name, 1–200 characters.' }),
-      description: t.string({ description: 'Description, at most 2000 characters.' }),
+      name: t.string({
+        required: true,
+        description: `Name, ${PRODUCT_LIMITS.minName}–${PRODUCT_LIMITS.maxName} characters.`,
+      }),
+      description: t.string({
+        description: `Description, at most ${PRODUCT_LIMITS.maxDescription} characters.`,
+      }),
       price: t.field({ type: MoneyInput, required: true, description: 'Unit price.' }),
       costPrice: t.int({
         description: 'What one unit costs you, in minor units of the price currency (default 0).',
@@ -204,8 +208,12 @@ builder.relayMutationField(
       expectedVersion: t.int({
         description: 'Apply only if the product is still at this version (optimistic concurrency).',
       }),
-      name: t.string({ description: 'New name, 1–200 characters.' }),
-      description: t.string({ description: 'New description, at most 2000 characters.' }),
+      name: t.string({
+        description: `New name, ${PRODUCT_LIMITS.minName}–${PRODUCT_LIMITS.maxName} characters.`,
+      }),
+      description: t.string({
+        description: `New description, at most ${PRODUCT_LIMITS.maxDescription} characters.`,
+      }),
       price: t.field({ type: MoneyInput, description: 'New unit price.' }),
       costPrice: t.int({ description: 'New cost price in minor units.' }),
       stock: t.int({ description: 'New stock level.' }),

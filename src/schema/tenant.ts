@@ -1,6 +1,6 @@
-import { auth } from '../auth/rules.ts';
 import type { TenantRow } from '../db/schema.ts';
 import { batched, loadTenants } from '../loaders/index.ts';
+import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { PlanEnum } from './common.ts';
 import { tenantIdOf } from './viewer-access.ts';

@@ -1,4 +1,3 @@
-import { auth } from '../auth/rules.ts';
 import { type UserRow, users } from '../db/schema.ts';
 import {
   batched,
@@ -7,16 +6,11 @@ import {
   USER_SORT_KEYS,
   userListConditions,
 } from '../loaders/index.ts';
+import { keysetConnection } from '../loaders/pagination.ts';
+import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { OrderDirectionEnum, RoleEnum } from './common.ts';
 import { connectionListSize } from './cost-directives.ts';
-import {
-  loadOrderConnectionsOfUsers,
-  ORDER_READERS,
-  OrderConnection,
-  orderListArgs,
-} from './order.ts';
-import { keysetConnection } from './pagination.ts';
 import { Tenant } from './tenant.ts';
 import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
@@ -46,21 +40,6 @@ User.implement({
       type: Tenant,
       description: 'The tenant the user belongs to.',
       resolve: (user) => user.tenantId,
-    }),
-    orders: t.loadable({
-      type: OrderConnection,
-      nullable: true,
-      description:
-        'Orders this user placed, newest first by default. Needs `read:orders` and the member or admin role, or being this user.',
-      ...auth({ ...ORDER_READERS, self: (user: UserRow) => user.id }, connectionListSize),
-      // byPath: every user at the same place in the query shares the same arguments, so all
-      // of them are loaded by one statement (see loadOrderPagesByCustomer).
-      byPath: true,
-      args: orderListArgs(t.arg),
-      load: batched((userIds: string[], ctx, args) =>
-        loadOrderConnectionsOfUsers(ctx, userIds, args),
-      ),
-      resolve: (user) => user.id,
     }),
   }),
 });

@@ -2,7 +2,8 @@ import type { Viewer as ViewerShape } from '../auth/viewer.ts';
 import { batched } from '../loaders/index.ts';
 import { builder } from './builder.ts';
 import { connectionListSize } from './cost-directives.ts';
-import { loadOrderConnectionsOfUsers, OrderConnection, orderListArgs } from './order.ts';
+import { OrderConnection } from './order.ts';
+import { loadOrderConnectionsOfUsers, orderListArgs } from './order-lists.ts';
 import { Tenant } from './tenant.ts';
 import { User } from './user.ts';
 

@@ -5,7 +5,7 @@
  */
 import { TransactionRollbackError } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import type { UserErrorShape } from '../schema/common.ts';
+import type { UserErrorShape } from '../errors.ts';
 
 export interface MutationOutcome {
   userErrors: UserErrorShape[];

@@ -15,8 +15,8 @@ import {
   orders,
   products,
 } from '../db/schema.ts';
+import { type UserErrorShape, userError, versionConflict } from '../errors.ts';
 import { isIdOf, newId } from '../ids.ts';
-import { type UserErrorShape, userError, versionConflict } from '../schema/common.ts';
 import { cleanMultiline, textLength } from '../validation.ts';
 
 export const ORDER_LIMITS = {
@@ -104,7 +104,7 @@ export async function createOrder(
     })
     .from(products)
     .where(and(eq(products.tenantId, tenantId), inArray(products.id, [...wanted.keys()])))
-    // Fix: lock the products in one fixed order (by id) before any of them is updated. The
+    // The products are locked in one fixed order (by id) before any of them is updated. The
     // guarded UPDATE below locks rows in whatever order its plan meets them, so two orders
     // for the same products (A, B and B, A) could each hold one lock and wait for the other:
     // a deadlock, which Postgres breaks by failing one of them with an internal error.
@@ -130,7 +130,7 @@ export async function createOrder(
   });
   const currencies = new Set(found.map((product) => product.currency));
   if (currencies.size > 1) {
-    // Fix: named alphabetically, so the message does not depend on which product came first.
+    // Named alphabetically, so the message does not depend on which product came first.
     const names = [...currencies].sort().join(' and ');
     errors.push(
       userError('CURRENCY_MISMATCH', `Items are priced in ${names}.`, ['input', 'items']),

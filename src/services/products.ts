@@ -5,9 +5,18 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type Currency, MAX_MONEY_CENTS, type ProductRow, products } from '../db/schema.ts';
+import { type UserErrorShape, userError, versionConflict } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { type UserErrorShape, userError, versionConflict } from '../schema/common.ts';
 import { cleanLine, cleanMultiline, textLength } from '../validation.ts';
+
+/** Lengths in Unicode code points, as the database's CHECK constraints count them. */
+export const PRODUCT_LIMITS = {
+  minName: 1,
+  maxName: 200,
+  maxDescription: 2000,
+  minSearch: 1,
+  maxSearch: 100,
+};
 
 export interface ProductFieldsInput {
   name?: string | null;
@@ -28,19 +37,26 @@ function checkProductFields(input: ProductFieldsInput) {
   const values: Partial<typeof products.$inferInsert> = {};
   if (input.name != null) {
     const name = cleanLine(input.name);
-    if (textLength(name) < 1 || textLength(name) > 200) {
-      errors.push(userError('BAD_USER_INPUT', 'Name must be 1–200 characters.', ['input', 'name']));
+    if (textLength(name) < PRODUCT_LIMITS.minName || textLength(name) > PRODUCT_LIMITS.maxName) {
+      errors.push(
+        userError(
+          'BAD_USER_INPUT',
+          `Name must be ${PRODUCT_LIMITS.minName}–${PRODUCT_LIMITS.maxName} characters.`,
+          ['input', 'name'],
+        ),
+      );
     }
     values.name = name;
   }
   if (input.description != null) {
     const description = cleanMultiline(input.description);
-    if (textLength(description) > 2000) {
+    if (textLength(description) > PRODUCT_LIMITS.maxDescription) {
       errors.push(
-        userError('BAD_USER_INPUT', 'Description must be at most 2000 characters.', [
-          'input',
-          'description',
-        ]),
+        userError(
+          'BAD_USER_INPUT',
+          `Description must be at most ${PRODUCT_LIMITS.maxDescription} characters.`,
+          ['input', 'description'],
+        ),
       );
     }
     values.description = description;

@@ -11,7 +11,7 @@ import {
   secondsUntilFull,
   take,
 } from '../../src/cost/budget.ts';
-import { createMemoryBudgetStore } from '../../src/cost/stores/memory-store.ts';
+import { createMemoryBudgetStore } from '../../src/plugins/cost-budget/memory-store.ts';
 
 const SPEC = { size: 100, restoreRate: 10 };
 const T0 = 1_700_000_000_000;

@@ -6,12 +6,12 @@
  */
 import { type DocumentNode, GraphQLError, isObjectType, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { actualCostOf } from '../../src/cost/actual-cost.ts';
 import {
-  actualCostOf,
   MAX_EVALUATED_SELECTIONS,
   requestedCostOf,
   TooManySelectionsError,
-} from '../../src/cost/cost-model.ts';
+} from '../../src/cost/static-cost.ts';
 import { schema } from '../../src/schema/index.ts';
 
 function cost(query: string, variables?: Record<string, unknown>): number {

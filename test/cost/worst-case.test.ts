@@ -10,7 +10,7 @@
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { buildSchema, GraphQLError, GraphQLScalarType, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { requestedCostOf } from '../../src/cost/cost-model.ts';
+import { requestedCostOf } from '../../src/cost/static-cost.ts';
 import { type WorstCaseOptions, worstCaseCostOf } from '../../src/cost/worst-case.ts';
 import { schema } from '../../src/schema/index.ts';
 

@@ -13,8 +13,8 @@ import { GraphQLError } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
+import { mintDevToken } from '../../src/auth/dev-token.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
-import { mintDevToken } from '../../src/cli/token.ts';
 import { loadConfig } from '../../src/config.ts';
 import {
   type CircuitStateName,

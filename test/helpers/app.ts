@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { type App, type AppDeps, createApp } from '../../src/app.ts';
+import { mintDevToken } from '../../src/auth/dev-token.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
-import { mintDevToken } from '../../src/cli/token.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
 import {

@@ -29,8 +29,10 @@ import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { ConfigError, DEFAULT_PRODUCTION_TRACE_RATIO, loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/client.ts';
 import type { StatementObserver } from '../../src/db/statement-observer.ts';
-import { createSampler, createTracing, type Tracing } from '../../src/observability/tracing.ts';
+import { createSampler, createTracing } from '../../src/observability/tracing.ts';
 import { createPlugins } from '../../src/plugins/index.ts';
+import type { Tracing } from '../../src/plugins/tracing.ts';
+import { CREATE_PRODUCT, PRODUCT } from '../fixtures/operations.ts';
 import { splitCostReport, startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -40,21 +42,6 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const PRODUCTS = /* GraphQL */ `
   query Products {
     products(first: 2) { nodes { id name } }
-  }
-`;
-
-const PRODUCT = /* GraphQL */ `
-  query Product($id: ID!) {
-    product(id: $id) { name }
-  }
-`;
-
-const CREATE_PRODUCT = /* GraphQL */ `
-  mutation CreateProduct($input: CreateProductInput!) {
-    createProduct(input: $input) {
-      product { id name }
-      userErrors { code message }
-    }
   }
 `;
 
@@ -305,6 +292,9 @@ describe('with tracing', () => {
       '  graphql.parse',
       '  graphql.validate',
       '  graphql.execute',
+      // The tenant's plan, read as the tenant (its set-up, then the plan; cached afterwards),
+      // then the transaction's set-up and the products.
+      '    SELECT',
       '    SELECT',
       '    SELECT',
       '    SELECT',
@@ -330,11 +320,12 @@ describe('with tracing', () => {
 
     const statements = spans.filter((span) => span.kind === SpanKind.CLIENT);
     expect(statements.map((span) => span.attributes['db.statement'])).toEqual([
+      "select set_config('app.tenant_id', $1, true), set_config('role', $2, true), set_config('transaction_read_only', 'on', true)",
       'select "plan" from "tenants" where "tenants"."id" = $1 limit $2',
       SET_UP_TRANSACTION,
       expect.stringMatching(/^select "id", .* from "products" where "products"."tenant_id" = \$1 /),
     ]);
-    expect(statements[1]?.attributes).toEqual({
+    expect(statements[2]?.attributes).toEqual({
       'db.system.name': 'postgresql',
       'db.system': 'postgresql',
       'db.operation.name': 'SELECT',
@@ -678,6 +669,7 @@ describe('a server process', () => {
       );
       expect(spans.map((span) => span.name).sort()).toEqual([
         'POST /graphql',
+        'SELECT',
         'SELECT',
         'SELECT',
         'SELECT',

@@ -4,14 +4,14 @@
  * is not remembered, and that a table operation is found for its own tenant only.
  */
 import { describe, expect, it } from 'vitest';
-import { digestsOf } from '../../src/persisted-operations/digests.ts';
-import type { Manifest } from '../../src/persisted-operations/manifest.ts';
 import {
+  digestsOf,
   type OperationKey,
-  PersistedOperationRegistry,
   parseOperationKey,
-  type StoredDocument,
-} from '../../src/persisted-operations/registry.ts';
+} from '../../src/persisted-operations/digests.ts';
+import type { Manifest } from '../../src/persisted-operations/manifest.ts';
+import { PersistedOperationRegistry } from '../../src/persisted-operations/registry.ts';
+import type { StoredDocument } from '../../src/persisted-operations/store.ts';
 import { schema } from '../../src/schema/index.ts';
 
 const IN_MANIFEST = 'query InManifest { rateLimit { resetAt } }';

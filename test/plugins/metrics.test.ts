@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, MAX_OPERATION_NAMES } from '../../src/metrics/metrics.ts';
 import { useMetrics } from '../../src/plugins/metrics.ts';
 import { useTransactionMetrics } from '../../src/plugins/transaction-metrics.ts';
+import { FIRST_PRODUCT } from '../fixtures/operations.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 import { family, parseMetrics, series } from '../helpers/metrics.ts';
@@ -17,9 +18,6 @@ const TOKEN = 'scrape-token-0123456789abcdef';
 
 const PRODUCTS = /* GraphQL */ `
   query Products { products(first: 2) { nodes { id name } } }
-`;
-const FIRST_PRODUCT = /* GraphQL */ `
-  query FirstProduct { products(first: 1) { nodes { id } } }
 `;
 const TOO_BIG = /* GraphQL */ `
   query TooBig { products(first: 100) { nodes { id } } }

@@ -6,6 +6,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { useRequestLog } from '../../src/plugins/request-log.ts';
+import { FIRST_PRODUCT } from '../fixtures/operations.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -13,10 +14,6 @@ const PRODUCTS = /* GraphQL */ `
   query Products($search: String) {
     products(first: 2, filter: { search: $search }) { nodes { id name } }
   }
-`;
-
-const FIRST_PRODUCT = /* GraphQL */ `
-  query FirstProduct { products(first: 1) { nodes { id } } }
 `;
 
 const CREATE_ORDER = /* GraphQL */ `

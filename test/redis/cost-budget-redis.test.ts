@@ -11,21 +11,16 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { createRedisBudgetStore } from '../../src/cost/stores/redis-store.ts';
-import { BudgetStoreUnavailableError } from '../../src/cost/stores/store.ts';
+import { createRedisBudgetStore } from '../../src/plugins/cost-budget/redis-store.ts';
+import { BudgetStoreUnavailableError } from '../../src/plugins/cost-budget/store.ts';
 import { openRedis } from '../../src/redis.ts';
+import { PRODUCTS } from '../fixtures/operations.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 const REDIS_URL = process.env.REDIS_URL;
 if (process.env.REQUIRE_REDIS === '1' && !REDIS_URL) {
   throw new Error('REQUIRE_REDIS=1 but REDIS_URL is not set: the Redis tests would be skipped.');
 }
-
-const PRODUCTS = /* GraphQL */ `
-  query Products($first: Int!) {
-    products(first: $first) { nodes { id } }
-  }
-`;
 
 /** Nothing refills during a test: the numbers are exact without a clock. */
 const SLOW = { size: 100, restoreRate: 0.001 };

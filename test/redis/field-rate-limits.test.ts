@@ -11,6 +11,7 @@ import { type App, createApp } from '../../src/app.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openRedis } from '../../src/redis.ts';
+import { CREATE_ORDER, PRODUCT_STOCK } from '../fixtures/operations.ts';
 import { type DemoUserName, startTestApp, type TestApp } from '../helpers/app.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -20,21 +21,6 @@ const CREATE_PRODUCT = /* GraphQL */ `
       product { id }
       userErrors { code }
     }
-  }
-`;
-
-const CREATE_ORDER = /* GraphQL */ `
-  mutation CreateOrder($input: CreateOrderInput!) {
-    createOrder(input: $input) {
-      order { id }
-      userErrors { code }
-    }
-  }
-`;
-
-const PRODUCT_STOCK = /* GraphQL */ `
-  query ProductStock($id: ID!) {
-    product(id: $id) { stock }
   }
 `;
 

@@ -26,7 +26,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintDevToken } from '../../src/cli/token.ts';
+import { mintDevToken } from '../../src/auth/dev-token.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
