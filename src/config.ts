@@ -4,6 +4,7 @@
  * Defaults depend on NODE_ENV so that `npm start` is safe to try and production is safe to run.
  */
 import path from 'node:path';
+import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
 import type { CircuitSettings } from './db/circuit-breaker.ts';
 import type { Plan } from './db/schema.ts';
@@ -33,30 +34,31 @@ export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 15 * 60;
 export const MIN_TOKEN_LIFETIME_SECONDS = 60;
 export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+/**
+ * Seconds written bare or with a unit (`s`, `m`, `h`, `d`), read by `ms`; at most `digits`
+ * digits, so no value overflows; `examples` go in the message for anything else.
+ */
+function durationInSeconds(digits: number, examples: string) {
+  return z
+    .string()
+    .regex(
+      new RegExp(`^\\d{1,${digits}}[smhd]?$`),
+      `must be seconds or a duration with a unit: ${examples}`,
+    )
+    .transform((value) => (/^\d+$/.test(value) ? Number(value) : ms(value as StringValue) / 1000));
+}
 
 /** `900` (seconds), `90s`, `15m`, `2h` or `1d` → seconds, within the lifetime bounds. */
-const tokenLifetime = z
-  .string()
-  .regex(/^\d{1,6}[smhd]?$/, 'must be seconds or a duration with a unit: 900, 90s, 15m, 2h, 1d')
-  .transform((value) => {
-    const unit = value.replace(/^\d+/, '');
-    return Number.parseInt(value, 10) * (DURATION_UNITS[unit] ?? Number.NaN);
-  })
-  .refine(
-    (seconds) => seconds >= MIN_TOKEN_LIFETIME_SECONDS && seconds <= MAX_TOKEN_LIFETIME_SECONDS,
-    'must be between 1m and 24h',
-  );
+const tokenLifetime = durationInSeconds(6, '900, 90s, 15m, 2h, 1d').refine(
+  (seconds) => seconds >= MIN_TOKEN_LIFETIME_SECONDS && seconds <= MAX_TOKEN_LIFETIME_SECONDS,
+  'must be between 1m and 24h',
+);
 
 /** `86400` (seconds), `90s`, `30m`, `24h` or `7d` → seconds, at least one second. */
-const duration = z
-  .string()
-  .regex(/^\d{1,7}[smhd]?$/, 'must be seconds or a duration with a unit: 86400, 90s, 30m, 24h, 7d')
-  .transform((value) => {
-    const unit = value.replace(/^\d+/, '');
-    return Number.parseInt(value, 10) * (DURATION_UNITS[unit] ?? Number.NaN);
-  })
-  .refine((seconds) => seconds >= 1, 'must be at least 1s');
+const duration = durationInSeconds(7, '86400, 90s, 30m, 24h, 7d').refine(
+  (seconds) => seconds >= 1,
+  'must be at least 1s',
+);
 
 const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
 
@@ -426,7 +428,7 @@ function parseEnvironment<Schema extends z.ZodType>(
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    // Fix: name the variable itself; a list variable's issue path also has the item's index
+    // Name the variable itself: a list variable's issue path also has the item's index
     // (`JWT_ALGORITHMS.0`), which is no variable anyone can set.
     const problems = parsed.error.issues.map(
       (issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`,

@@ -40,11 +40,8 @@ const LAYERS: Readonly<Record<string, number>> = {
   ids: 0,
 };
 
-/**
- * Known upward imports, each with the reason it is still there. Type-only: the idempotency
- * helper names the outcome type of services/mutation.ts, both being reworked for issue 14.
- */
-const KNOWN_UPWARD = new Set(['idempotency/with-idempotency.ts -> services/mutation.ts']);
+/** Known upward imports, each with the reason it is still there: none. */
+const KNOWN_UPWARD = new Set<string>();
 
 const IMPORT =
   /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^import\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
