@@ -92,6 +92,12 @@ describe('defaults', () => {
         serverTiming: true,
       },
       metrics: null,
+      webhooks: {
+        worker: true,
+        retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        requireHttps: false,
+        allowPrivateUrls: true,
+      },
     } satisfies Config);
   });
 
