@@ -13,8 +13,8 @@ export interface ReceivedWebhook {
 export interface WebhookReceiver {
   url: string;
   received: ReceivedWebhook[];
-  /** The status the n-th request (0-based) gets; 200 unless changed. */
-  respond: (request: ReceivedWebhook, index: number) => number;
+  /** The status the n-th request (0-based) gets; 200 unless changed; null: never answered. */
+  respond: (request: ReceivedWebhook, index: number) => number | null;
   close(): Promise<void>;
 }
 
@@ -23,7 +23,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     url: '',
     received: [],
     respond: () => 200,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -31,7 +35,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     request.on('end', () => {
       const received = { headers: request.headers, body: Buffer.concat(chunks).toString('utf8') };
       const index = receiver.received.push(received) - 1;
-      response.statusCode = receiver.respond(received, index);
+      const status = receiver.respond(received, index);
+      if (status === null) return;
+      response.statusCode = status;
       response.end();
     });
   });
