@@ -29,6 +29,7 @@ import {
   type Resolver,
   resolveWebhookAddress,
   type UrlPolicy,
+  UrlRefusedError,
 } from './url-policy.ts';
 
 export interface WebhookWorkerOptions {
@@ -235,11 +236,10 @@ export function startWebhookWorker(options: WebhookWorkerOptions): WebhookWorker
           error: `No response within ${timeoutMs} ms.`,
         };
       }
-      if (error instanceof Error && error.name === 'UrlRefusedError') {
-        const retryable = (error as { retryable?: boolean }).retryable === true;
+      if (error instanceof UrlRefusedError) {
         return {
-          result: retryable ? 'network_error' : 'refused',
-          retryable,
+          result: error.retryable ? 'network_error' : 'refused',
+          retryable: error.retryable,
           responseStatus: null,
           error: error.message,
         };

@@ -606,14 +606,50 @@ describe('delivery', () => {
     );
   });
 
-  it('does not retry a 4xx other than 429', async () => {
+  it.each([410, 302])('does not retry (or follow) a %s answer', async (status) => {
     const hooks = await receiver();
-    hooks.respond = () => 410;
+    hooks.respond = () => status;
     const { id } = await createEndpoint(hooks.url, ['ORDER_CREATED']);
     worker();
     await createOrder();
     const [failed] = await deliveriesOnceFirstIs(id, 'FAILED');
-    expect(failed).toMatchObject({ attempts: 1, responseStatus: 410 });
+    expect(failed).toMatchObject({
+      attempts: 1,
+      responseStatus: status,
+      lastError: `HTTP ${status}`,
+    });
+    expect(hooks.received).toHaveLength(1);
+  });
+
+  it('retries a timeout and a refused connection, then fails', async () => {
+    const silent = await receiver();
+    silent.respond = () => null;
+    const closed = await startWebhookReceiver();
+    const closedUrl = closed.url;
+    await closed.close();
+    const timingOut = await createEndpoint(silent.url, ['ORDER_CREATED']);
+    const refused = await createEndpoint(closedUrl, ['ORDER_CREATED']);
+    workers.push(
+      startWebhookWorker({
+        database: t.database,
+        logger: pino({ level: 'silent' }),
+        retryScheduleMs: [50],
+        urlPolicy: { requireHttps: false, allowPrivate: true },
+        pollIntervalMs: 20,
+        timeoutMs: 200,
+      }),
+    );
+    await createOrder();
+    const [timedOut] = await deliveriesOnceFirstIs(timingOut.id, 'FAILED');
+    expect(timedOut).toMatchObject({
+      attempts: 2,
+      responseStatus: null,
+      lastError: 'No response within 200 ms.',
+    });
+    expect(silent.received).toHaveLength(2);
+    const [unreachable] = await deliveriesOnceFirstIs(refused.id, 'FAILED');
+    expect(unreachable).toMatchObject({ attempts: 2, responseStatus: null });
+    expect(unreachable!.lastError).toMatch(/^ECONNREFUSED/);
   });
 
   it('delivers each event once with two workers running', async () => {
