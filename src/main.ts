@@ -146,6 +146,7 @@ async function main() {
           allowPrivate: config.webhooks.allowPrivateUrls,
         },
         metrics: metrics && createWebhookMetrics(metrics.registry),
+        dbTimeoutMs: config.timeouts.poolMs,
       })
     : undefined;
 

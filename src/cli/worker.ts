@@ -31,6 +31,7 @@ const worker = startWebhookWorker({
     requireHttps: config.webhooks.requireHttps,
     allowPrivate: config.webhooks.allowPrivateUrls,
   },
+  dbTimeoutMs: config.timeouts.poolMs,
 });
 logger.info({ database: database.kind }, 'webhook worker running');
 

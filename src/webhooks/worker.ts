@@ -9,18 +9,19 @@
  *
  * Every database round goes through the circuit breaker; while the database is unreachable
  * the worker waits for the circuit's Retry-After instead of polling, and logs the outage once.
- * It runs outside any tenant, as the connecting role, which the `delivery_worker` policies
- * (drizzle/0009) let read every tenant's events and endpoints and update their deliveries.
+ * It runs outside any tenant, whatever role the app connects as, through SECURITY DEFINER
+ * functions (drizzle/0010: claim_webhook_deliveries, record_webhook_attempt,
+ * webhook_outbox_lag_seconds) that run as the migrating role, which the `delivery_worker`
+ * policies let read every tenant's events and endpoints and update their deliveries.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
-import { webhookDeliveries } from '../db/schema.ts';
 import { ErrorCode } from '../errors.ts';
 import type { AttemptResult, DeliveryOutcome, WebhookMetrics } from './metrics.ts';
 import { signatureHeader } from './signing.ts';
@@ -49,6 +50,8 @@ export interface WebhookWorkerOptions {
   timeoutMs?: number;
   /** DNS resolution (tests pass their own). */
   resolve?: Resolver;
+  /** Bound on each database call's wait, as for requests (DB_POOL_TIMEOUT_MS). Default 5 s. */
+  dbTimeoutMs?: number;
 }
 
 export interface WebhookWorker {
@@ -56,7 +59,13 @@ export interface WebhookWorker {
   stop(): Promise<void>;
 }
 
-const DEFAULTS = { pollIntervalMs: 1_000, batchSize: 10, leaseMs: 60_000, timeoutMs: 10_000 };
+const DEFAULTS = {
+  pollIntervalMs: 1_000,
+  batchSize: 10,
+  leaseMs: 60_000,
+  timeoutMs: 10_000,
+  dbTimeoutMs: 5_000,
+};
 /** Retry delays are spread ±20% so that deliveries failed together do not retry together. */
 const JITTER = 0.2;
 const MAX_ERROR_LENGTH = 500;
@@ -86,57 +95,36 @@ export async function claimDueDeliveries(
   options: { limit: number; leaseMs: number },
 ): Promise<ClaimedDelivery[]> {
   const leaseToken = randomUUID();
-  const result = await db.execute(sql`
-    with due as (
-      select d.id from webhook_deliveries d
-      where d.status = 'pending' and d.next_attempt_at <= now()
-        and (d.locked_until is null or d.locked_until <= now())
-        and exists (
-          select 1 from webhook_endpoints ep
-          where ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id and ep.enabled
-        )
-      order by d.next_attempt_at
-      limit ${options.limit}
-      for update of d skip locked
-    ), claimed as (
-      update webhook_deliveries d
-      set locked_until = now() + make_interval(secs => ${options.leaseMs / 1000}),
-        lease_token = ${leaseToken}, attempts = d.attempts + 1
-      from due where d.id = due.id
-      returning d.id, d.tenant_id, d.event_id, d.endpoint_id, d.attempts
-    )
-    select c.id, c.attempts, c.event_id, e.type, e.payload, ep.url, ep.secret,
-      case when ep.previous_secret_expires_at > now() then ep.previous_secret end as previous_secret
-    from claimed c
-    join webhook_events e on e.tenant_id = c.tenant_id and e.id = c.event_id
-    join webhook_endpoints ep on ep.tenant_id = c.tenant_id and ep.id = c.endpoint_id`);
+  const result = await db.execute(
+    sql`select * from claim_webhook_deliveries(${options.limit}, ${Math.ceil(options.leaseMs)}, ${leaseToken})`,
+  );
   type Row = {
-    id: string;
-    attempts: number;
-    event_id: string;
-    type: string;
-    payload: string;
-    url: string;
-    secret: string;
-    previous_secret: string | null;
+    delivery_id: string;
+    attempt: number;
+    message_id: string;
+    message_type: string;
+    body: string;
+    endpoint_url: string;
+    signing_secret: string;
+    previous_signing_secret: string | null;
   };
   return rowsOf<Row>(result).map((row) => ({
-    id: row.id,
-    attempts: Number(row.attempts),
-    eventId: row.event_id,
-    eventType: row.type,
-    payload: row.payload,
-    url: row.url,
-    secrets: row.previous_secret ? [row.secret, row.previous_secret] : [row.secret],
+    id: row.delivery_id,
+    attempts: Number(row.attempt),
+    eventId: row.message_id,
+    eventType: row.message_type,
+    payload: row.body,
+    url: row.endpoint_url,
+    secrets: row.previous_signing_secret
+      ? [row.signing_secret, row.previous_signing_secret]
+      : [row.signing_secret],
     leaseToken,
   }));
 }
 
 /** Age in seconds of the oldest due delivery; 0 when none is due. */
 export async function outboxLagSeconds(db: Database['db']): Promise<number> {
-  const result = await db.execute(sql`
-    select coalesce(extract(epoch from now() - min(next_attempt_at)), 0)::float8 as lag
-    from webhook_deliveries where status = 'pending' and next_attempt_at <= now()`);
+  const result = await db.execute(sql`select webhook_outbox_lag_seconds() as lag`);
   return Math.max(0, Number(rowsOf<{ lag: number }>(result)[0]?.lag ?? 0));
 }
 
@@ -189,7 +177,11 @@ function post(
 
 export function startWebhookWorker(options: WebhookWorkerOptions): WebhookWorker {
   const { database, logger, retryScheduleMs, urlPolicy, metrics } = options;
-  const { pollIntervalMs, batchSize, leaseMs, timeoutMs } = { ...DEFAULTS, ...options };
+  const { pollIntervalMs, batchSize, leaseMs, timeoutMs, dbTimeoutMs } = {
+    ...DEFAULTS,
+    ...options,
+  };
+  const bounded = { timeoutMs: dbTimeoutMs };
   const log = logger.child({ component: 'webhook-worker' });
   let stopping = false;
   let wake: (() => void) | undefined;
@@ -290,26 +282,14 @@ export function startWebhookWorker(options: WebhookWorkerOptions): WebhookWorker
       );
     } else log.warn({ ...fields, error: report.error }, 'webhook delivery failed');
     try {
-      // Fenced by the lease token: a worker whose lease expired and was claimed again by
-      // another must not overwrite the newer attempt's record.
-      await database.circuit.run(() =>
-        database.db
-          .update(webhookDeliveries)
-          .set({
-            status: outcome === 'retrying' ? 'pending' : outcome,
-            nextAttemptAt,
-            lastAttemptAt: now,
-            responseStatus: report.responseStatus,
-            lastError: report.error,
-            lockedUntil: null,
-            leaseToken: null,
-          })
-          .where(
-            and(
-              eq(webhookDeliveries.id, delivery.id),
-              eq(webhookDeliveries.leaseToken, delivery.leaseToken),
-            ),
+      // Fenced by the lease token (in record_webhook_attempt): a worker whose lease expired
+      // and was claimed again by another must not overwrite the newer attempt's record.
+      await database.circuit.run(
+        () =>
+          database.db.execute(
+            sql`select record_webhook_attempt(${delivery.id}, ${delivery.leaseToken}, ${outcome === 'retrying' ? 'pending' : outcome}, ${nextAttemptAt.toISOString()}::timestamptz, ${report.responseStatus}::integer, ${report.error}::text)`,
           ),
+        bounded,
       );
     } catch (error) {
       // The lease expires and the delivery is attempted again: at least once, never lost.
@@ -322,12 +302,15 @@ export function startWebhookWorker(options: WebhookWorkerOptions): WebhookWorker
 
   /** One round: claim, deliver, record; returns how many deliveries it claimed. */
   async function round(): Promise<number> {
-    const claimed = await database.circuit.run(() =>
-      claimDueDeliveries(database.db, { limit: batchSize, leaseMs }),
+    const claimed = await database.circuit.run(
+      () => claimDueDeliveries(database.db, { limit: batchSize, leaseMs }),
+      bounded,
     );
     await Promise.all(claimed.map(deliver));
     if (metrics) {
-      metrics.outboxLag.set(await database.circuit.run(() => outboxLagSeconds(database.db)));
+      metrics.outboxLag.set(
+        await database.circuit.run(() => outboxLagSeconds(database.db), bounded),
+      );
     }
     return claimed.length;
   }

@@ -11,6 +11,7 @@ import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
 import { IdPrefix, newId } from '../../src/ids.ts';
 import { emitWebhookEvent } from '../../src/webhooks/events.ts';
 import { newSigningSecret } from '../../src/webhooks/signing.ts';
+import { claimDueDeliveries, outboxLagSeconds } from '../../src/webhooks/worker.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 const [ACME, GLOBEX] = DEMO_TENANTS.map((tenant) => tenant.id) as [string, string];
@@ -85,5 +86,20 @@ describe('the webhook tables', () => {
         asApp(own, (tx) => tx.insert(webhookEndpoints).values(endpointOf(other))),
       ).rejects.toThrow();
     }
+  });
+
+  it("let the delivery worker claim every tenant's deliveries through its functions, as any role", async () => {
+    // orders_app with no tenant set sees no rows of its own: the functions run as their owner.
+    const claimed = await database.db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('role', ${APP_ROLE}, true)`);
+      const visible = await tx.select().from(webhookDeliveries);
+      expect(visible).toEqual([]);
+      expect(await outboxLagSeconds(tx as unknown as Db)).toBeGreaterThanOrEqual(0);
+      return claimDueDeliveries(tx as unknown as Db, { limit: 10, leaseMs: 60_000 });
+    });
+    expect(new Set(claimed.map((delivery) => delivery.eventType))).toEqual(
+      new Set(['order.created']),
+    );
+    expect(claimed).toHaveLength(2);
   });
 });
