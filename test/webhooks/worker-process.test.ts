@@ -20,6 +20,7 @@ import {
   EXIT_TIMEOUT_MS,
   exitOf,
   killServers,
+  requestOnce,
   STARTUP_TIMEOUT_MS,
   startServer,
 } from '../helpers/server-process.ts';
@@ -104,8 +105,8 @@ function deliveryRow(id: string) {
   });
 }
 
-function startWorker() {
-  return startServer({ DATA_DIR: dataDir, SEED_DEMO_DATA: 'false' }, WORKER_ARGS);
+function startWorker(env: Record<string, string> = {}) {
+  return startServer({ DATA_DIR: dataDir, SEED_DEMO_DATA: 'false', ...env }, WORKER_ARGS);
 }
 
 describe('npm run worker', () => {
@@ -115,11 +116,21 @@ describe('npm run worker', () => {
       const receiver = await startWebhookReceiver();
       try {
         const { deliveryId, eventId } = await enqueue(receiver.url);
-        const worker = await startWorker();
+        const worker = await startWorker({ METRICS_PORT: '0' });
         await eventually(() => receiver.received.length >= 1, { timeoutMs: STARTUP_TIMEOUT_MS });
         expect(receiver.received[0]!.headers['webhook-id']).toBe(eventId);
         // Recorded before the worker stops: the log says so.
         await eventually(() => worker.logs().some((line) => line.msg === 'webhook delivered'));
+        // Its metrics, on METRICS_PORT.
+        const { metricsPort } = worker
+          .logs()
+          .find((line) => line.msg === 'webhook worker running')!;
+        await eventually(async () => {
+          const scraped = await requestOnce(metricsPort as number, { path: '/metrics' });
+          return scraped.body.includes(
+            'webhook_deliveries_total{event_type="order.created",outcome="succeeded"} 1',
+          );
+        });
         worker.child.kill('SIGTERM');
         expect(await exitOf(worker)).toEqual({ code: 0, signal: null });
         const messages = worker.logs().map((line) => line.msg);
