@@ -35,7 +35,7 @@ describe('the webhook worker in a database outage', () => {
     const circuit: DatabaseCircuit = {
       state: 'open',
       lastFailureCode: 'ECONNREFUSED',
-      retryAfterSeconds: () => 1,
+      retryAfterSeconds: () => 2,
       onStateChange: () => () => {},
       async run(operation) {
         calls++;
@@ -52,10 +52,11 @@ describe('the webhook worker in a database outage', () => {
     });
     try {
       await eventually(() => calls >= 1);
-      // Polling every 10 ms would have made dozens of calls; the worker waits out Retry-After.
+      // Polling every 10 ms would have made dozens of calls; the worker waits out Retry-After
+      // (2 s), well beyond this look.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(calls).toBe(1);
-      await eventually(() => calls >= 2, { timeoutMs: 5_000 });
+      await eventually(() => calls >= 2, { timeoutMs: 10_000 });
       down = false;
       await eventually(() =>
         lines.some((line) => String(line.msg).startsWith('database reachable')),
