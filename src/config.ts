@@ -72,6 +72,25 @@ const byteSize = z
   })
   .refine((bytes) => bytes >= 1, 'must be at least 1 byte');
 
+/** `5s,5m,30m,2h` → milliseconds: the delay before each retry of a webhook delivery. */
+const retrySchedule = z
+  .string()
+  .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .transform((step) => ms(step as StringValue) as number | undefined)
+          .refine(
+            (delay) => delay !== undefined && Number.isFinite(delay) && delay > 0,
+            'must be durations like 5s,5m,30m,2h (ms, s, m, h, d), each positive',
+          )
+          .transform((delay) => delay as number),
+      )
+      .max(20, 'at most 20 retries'),
+  );
+
 /**
  * `https://app.example.com,http://localhost:5173` → the origins a browser may call from, each
  * exactly as browsers send it in `Origin` (scheme, host, port; no path); or `*` for any.
@@ -253,6 +272,13 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters, no spaces')
     .optional(),
+  // Webhooks (src/webhooks/): the delivery worker in this process, its retry delays, and
+  // whether endpoints may be private or loopback addresses (never in production by default).
+  WEBHOOK_WORKER: booleanFromEnv.default(true),
+  WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([
+    5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+  ]),
+  WEBHOOK_ALLOW_PRIVATE_URLS: booleanFromEnv.optional(),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -399,6 +425,17 @@ export interface Config {
     /** A listener of its own for `/metrics`; null serves it on the main port. */
     readonly listen: { readonly host: string; readonly port: number } | null;
   } | null;
+  /** Outbound webhooks (src/webhooks/). */
+  readonly webhooks: {
+    /** Whether this process runs the delivery worker (WEBHOOK_WORKER). */
+    readonly worker: boolean;
+    /** Milliseconds before each retry; a delivery fails after the last one. */
+    readonly retryScheduleMs: readonly number[];
+    /** Endpoint URLs must be https (production). */
+    readonly requireHttps: boolean;
+    /** Endpoints may resolve to loopback, private or other non-public addresses. */
+    readonly allowPrivateUrls: boolean;
+  };
 }
 
 export type PersistedOperationsMode = 'require' | 'allow' | 'off';
@@ -655,6 +692,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
                 : null,
           }
         : null,
+    webhooks: {
+      worker: e.WEBHOOK_WORKER,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      // Production calls https endpoints on public addresses only (SSRF): a tenant's admin
+      // must not make this server POST into its own network.
+      requireHttps: isProduction,
+      allowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS ?? !isProduction,
+    },
   };
   return deepFreeze(config);
 }

@@ -11,6 +11,8 @@ export const IdPrefix = {
   Product: 'prod',
   Order: 'ord',
   OrderItem: 'item',
+  WebhookEndpoint: 'whep',
+  WebhookDelivery: 'whdl',
 } as const;
 
 /** `nodes(ids:)` fetches at most this many objects in one call. */

@@ -26,6 +26,8 @@ import { ManifestError } from './persisted-operations/manifest.ts';
 import { openPersistedOperationRegistry } from './persisted-operations/registry.ts';
 import { poolMaxOf } from './plugins/index.ts';
 import { schema } from './schema/index.ts';
+import { createWebhookMetrics } from './webhooks/metrics.ts';
+import { startWebhookWorker } from './webhooks/worker.ts';
 import { runPrimary } from './workers.ts';
 
 const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
@@ -133,6 +135,21 @@ async function main() {
     logger,
   });
 
+  // Webhook deliveries, unless WEBHOOK_WORKER=false (then `npm run worker` sends them).
+  const webhookWorker = config.webhooks.worker
+    ? startWebhookWorker({
+        database,
+        logger,
+        retryScheduleMs: config.webhooks.retryScheduleMs,
+        urlPolicy: {
+          requireHttps: config.webhooks.requireHttps,
+          allowPrivate: config.webhooks.allowPrivateUrls,
+        },
+        metrics: metrics && createWebhookMetrics(metrics.registry),
+        dbTimeoutMs: config.timeouts.poolMs,
+      })
+    : undefined;
+
   const server = createHttpServer(app, config);
   handleShutdownSignals({
     server,
@@ -140,6 +157,7 @@ async function main() {
     timeoutMs: config.shutdownTimeoutMs,
     async cleanup() {
       expiry.stop();
+      await webhookWorker?.stop();
       await metricsServer?.close();
       await database.close();
       redis?.disconnect();

@@ -29,6 +29,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   auth: 2,
   'persisted-operations': 2,
   idempotency: 2,
+  webhooks: 2,
   context: 2,
   logger: 1,
   metrics: 1,

@@ -40,8 +40,19 @@ import {
   visit,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderItems, orders, products, tenants, users } from '../src/db/schema.ts';
+import {
+  orderItems,
+  orders,
+  products,
+  tenants,
+  users,
+  webhookDeliveries,
+  webhookEndpoints,
+} from '../src/db/schema.ts';
+import { IdPrefix, newId } from '../src/ids.ts';
 import { schema } from '../src/schema/index.ts';
+import { emitWebhookEvent } from '../src/webhooks/events.ts';
+import { newSigningSecret } from '../src/webhooks/signing.ts';
 import { type GraphQLResponse, startTestApp, type TestApp } from './helpers/app.ts';
 import { newClientMutationId } from './helpers/keys.ts';
 
@@ -56,6 +67,16 @@ const TABLES: Record<string, { table: PgTable; id: AnyPgColumn; tenant: AnyPgCol
   Product: { table: products, id: products.id, tenant: products.tenantId },
   Order: { table: orders, id: orders.id, tenant: orders.tenantId },
   OrderItem: { table: orderItems, id: orderItems.id, tenant: orderItems.tenantId },
+  WebhookEndpoint: {
+    table: webhookEndpoints,
+    id: webhookEndpoints.id,
+    tenant: webhookEndpoints.tenantId,
+  },
+  WebhookDelivery: {
+    table: webhookDeliveries,
+    id: webhookDeliveries.id,
+    tenant: webhookDeliveries.tenantId,
+  },
 };
 
 /** Sample values for required non-ID arguments and input fields, by scalar. */
@@ -100,12 +121,17 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
     if (isInterfaceType(returned)) {
       return schema.getPossibleTypes(returned).map((type) => type.name);
     }
-    // A mutation payload: its id names the object the payload returns.
+    // A mutation payload: its id names the object the payload returns, or the one whose id
+    // a deletion returns (`deletedWebhookEndpointId`).
     if (isObjectType(returned)) {
       return [
         ...new Set(
           Object.values(returned.getFields())
-            .map((payloadField) => getNamedType(payloadField.type).name)
+            .map(
+              (payloadField) =>
+                /^deleted(\w+)Id$/.exec(payloadField.name)?.[1] ??
+                getNamedType(payloadField.type).name,
+            )
             .filter((name) => NODE_TYPES.includes(name)),
         ),
       ];
@@ -114,6 +140,9 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
   }
   const capitalized = base.charAt(0).toUpperCase() + base.slice(1);
   if (NODE_TYPES.includes(capitalized)) return [capitalized];
+  // `deliveryId` names the one Node whose name ends so (WebhookDelivery).
+  const suffixed = NODE_TYPES.filter((name) => name.endsWith(capitalized));
+  if (suffixed.length === 1) return suffixed;
   // `customerId` names the Node that some object's `customer` field returns.
   return [
     ...new Set(
@@ -414,7 +443,24 @@ function sampleIds(tenantRows: Record<string, Record<string, unknown>[]>): Recor
     Product: product.id as string,
     Order: order.id as string,
     OrderItem: item.id as string,
+    WebhookEndpoint: tenantRows.WebhookEndpoint![0]!.id as string,
+    WebhookDelivery: tenantRows.WebhookDelivery![0]!.id as string,
   };
+}
+
+/** An endpoint of each tenant, with a delivery: webhook rows for the walk to find. */
+async function addWebhookRows(tenantId: string): Promise<void> {
+  await t.database.db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    await tx.insert(webhookEndpoints).values({
+      id: newId(IdPrefix.WebhookEndpoint),
+      tenantId,
+      url: 'https://hooks.example.com/',
+      events: ['order.created'],
+      secret: newSigningSecret(),
+    });
+    await emitWebhookEvent(tx as never, tenantId, 'order.created', { order: {} });
+  });
 }
 
 beforeAll(async () => {
@@ -428,6 +474,8 @@ beforeAll(async () => {
       MAX_DOCUMENT_SIZE: '10000000',
     },
   });
+  await addWebhookRows(t.ids.tenants.acme!);
+  await addWebhookRows(t.ids.tenants.globex!);
   rows = await bothTenants();
   samples = { acme: sampleIds(rows.acme), globex: sampleIds(rows.globex) };
   idsOf = {

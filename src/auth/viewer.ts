@@ -12,6 +12,7 @@ export const SCOPES = [
   'read:users',
   'read:pii',
   'admin:persisted-operations',
+  'admin:webhooks',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

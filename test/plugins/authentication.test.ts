@@ -164,6 +164,7 @@ describe('with a valid token', () => {
         viewer: {
           scopes: [
             'admin:persisted-operations',
+            'admin:webhooks',
             'read:orders',
             'read:pii',
             'read:products',

@@ -82,6 +82,7 @@ const CONFIRM_AND_CANCEL = /* GraphQL */ `
 
 const ALL_SCOPES = [
   'admin:persisted-operations',
+  'admin:webhooks',
   'read:orders',
   'read:pii',
   'read:products',
@@ -557,8 +558,9 @@ describe('the @auth directives of the schema', () => {
 
   it('are exactly the runtime checks: each was built from the same declaration', () => {
     const rules = guarded();
-    // 4 types, 8 query and object fields, 6 mutations (registerPersistedOperation included).
-    expect(rules.length).toBe(18);
+    // 6 types, 9 query and object fields, 11 mutations (registerPersistedOperation and the five
+    // webhook mutations included).
+    expect(rules.length).toBe(26);
     for (const rule of rules) {
       expect({ name: rule.name, args: authDirectiveArgsOf(rule.check) }).toEqual({
         name: rule.name,
@@ -584,6 +586,14 @@ describe('the @auth directives of the schema', () => {
         requires: ['admin:persisted-operations'],
         roles: ['admin'],
       },
+      WebhookEndpoint: { requires: ['admin:webhooks'], roles: ['admin'] },
+      WebhookDelivery: { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Query.webhookEndpoints': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.createWebhookEndpoint': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.updateWebhookEndpoint': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.deleteWebhookEndpoint': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.rotateWebhookSecret': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.redeliverWebhook': { requires: ['admin:webhooks'], roles: ['admin'] },
     });
   });
 
