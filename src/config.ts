@@ -736,3 +736,17 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * `loadConfig` for the processes' entry points (the server, the webhook worker): a bad setting
+ * stops the process with exit code 1 and the message naming the variable, without a stack.
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}

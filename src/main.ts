@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { formatDuration, mintDevToken } from './auth/dev-token.ts';
 import { createTokenVerifier } from './auth/jwt.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Config, loadConfigOrExit } from './config.ts';
 import { logCircuitTransitions } from './db/circuit-breaker.ts';
 import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
@@ -52,14 +52,7 @@ function startupSteps() {
 async function main() {
   const startup = startupSteps();
   startup.done('modules');
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config);
   const started = performance.now();
   startup.done('config');

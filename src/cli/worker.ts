@@ -6,7 +6,7 @@
  * by a harder stop is claimed again when its lease expires.
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { ConfigError, loadConfig } from '../config.ts';
+import { loadConfigOrExit } from '../config.ts';
 import { logCircuitTransitions } from '../db/circuit-breaker.ts';
 import { openDatabase } from '../db/client.ts';
 import { startMetricsServer } from '../http/metrics-server.ts';
@@ -14,14 +14,7 @@ import { createLogger } from '../logger.ts';
 import { createWebhookMetrics } from '../webhooks/metrics.ts';
 import { startWebhookWorker } from '../webhooks/worker.ts';
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 const logger = createLogger(config);
 const database = await openDatabase(config.database);
 logCircuitTransitions(database.circuit, logger);
