@@ -248,6 +248,16 @@ describe.skipIf(!serverUrl)('the app behind a faulty network to PostgreSQL', () 
   const orderCount = async () =>
     (await direct<{ n: number }[]>`select count(*)::int as n from orders`)[0]?.n as number;
 
+  /** /readyz until it answers 200 (bounded): the pool has a working connection again. */
+  const readyAgain = async () => {
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 200; i++) {
+      status = (await app.fetch('http://localhost/readyz')).status;
+      if (status !== 200) await sleep(RESET_MS / 10);
+    }
+    expect(status).toBe(200);
+  };
+
   /** Retries with the same key until the server has an answer (bounded). */
   const retryUntilAnswered = async (key: string) => {
     let reply: Reply | undefined;
@@ -271,8 +281,12 @@ describe.skipIf(!serverUrl)('the app behind a faulty network to PostgreSQL', () 
     async (_, delivered) => {
       await expectRecovery();
       // New connections: the first COMMIT on a connection carries its text, which the proxy
-      // recognises (later ones reuse the prepared statement).
+      // recognises (later ones reuse the prepared statement). /readyz reconnects without a
+      // transaction (no COMMIT), so the mutation's COMMIT is its connection's first, and no
+      // pooled connection the drop killed is left for the mutation to meet. (The caller's plan
+      // was read by expectRecovery and is cached: no other transaction comes first.)
       proxy.dropConnections();
+      await readyAgain();
       const key = newClientMutationId('mid-commit');
       const before = await orderCount();
       const silenced = proxy.silenceAfter('commit\0', { deliver: delivered });
