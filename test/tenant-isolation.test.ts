@@ -40,7 +40,7 @@ import {
   visit,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderItems, orders, products, tenants, users } from '../src/db/schema.ts';
+import { apiKeys, orderItems, orders, products, tenants, users } from '../src/db/schema.ts';
 import { schema } from '../src/schema/index.ts';
 import { type GraphQLResponse, startTestApp, type TestApp } from './helpers/app.ts';
 import { newClientMutationId } from './helpers/keys.ts';
@@ -56,6 +56,8 @@ const TABLES: Record<string, { table: PgTable; id: AnyPgColumn; tenant: AnyPgCol
   Product: { table: products, id: products.id, tenant: products.tenantId },
   Order: { table: orders, id: orders.id, tenant: orders.tenantId },
   OrderItem: { table: orderItems, id: orderItems.id, tenant: orderItems.tenantId },
+  // Not a Node (node(id:) does not route to it), but ids name it: revokeApiKey(input.id).
+  ApiKey: { table: apiKeys, id: apiKeys.id, tenant: apiKeys.tenantId },
 };
 
 /** Sample values for required non-ID arguments and input fields, by scalar. */
@@ -78,6 +80,9 @@ const NODE_TYPES = schema
   .map((type) => type.name)
   .sort();
 
+/** Types an ID slot can name: the Nodes, and the objects that are looked up by id elsewhere. */
+const ID_TYPES = [...NODE_TYPES, 'ApiKey'];
+
 /** A place in the variables that holds an id of `typename` owned by `tenant`. */
 class IdRef {
   constructor(
@@ -96,7 +101,7 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
   const base = slotName.replace(/Ids?$/, '');
   if (/^ids?$/.test(slotName)) {
     const returned = getNamedType(field.type);
-    if (NODE_TYPES.includes(returned.name)) return [returned.name];
+    if (ID_TYPES.includes(returned.name)) return [returned.name];
     if (isInterfaceType(returned)) {
       return schema.getPossibleTypes(returned).map((type) => type.name);
     }
@@ -106,14 +111,14 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
         ...new Set(
           Object.values(returned.getFields())
             .map((payloadField) => getNamedType(payloadField.type).name)
-            .filter((name) => NODE_TYPES.includes(name)),
+            .filter((name) => ID_TYPES.includes(name)),
         ),
       ];
     }
     return [];
   }
   const capitalized = base.charAt(0).toUpperCase() + base.slice(1);
-  if (NODE_TYPES.includes(capitalized)) return [capitalized];
+  if (ID_TYPES.includes(capitalized)) return [capitalized];
   // `customerId` names the Node that some object's `customer` field returns.
   return [
     ...new Set(
@@ -123,7 +128,7 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
           const related = type.getFields()[base];
           return related ? [getNamedType(related.type).name] : [];
         })
-        .filter((name) => NODE_TYPES.includes(name)),
+        .filter((name) => ID_TYPES.includes(name)),
     ),
   ];
 }
@@ -414,6 +419,7 @@ function sampleIds(tenantRows: Record<string, Record<string, unknown>[]>): Recor
     Product: product.id as string,
     Order: order.id as string,
     OrderItem: item.id as string,
+    ApiKey: tenantRows.ApiKey![0]!.id as string,
   };
 }
 
@@ -428,6 +434,15 @@ beforeAll(async () => {
       MAX_DOCUMENT_SIZE: '10000000',
     },
   });
+  // An API key in each tenant, so that revokeApiKey and apiKeys have rows to leak.
+  for (const as of ['acme/alice', 'globex/dave'] as const) {
+    const created = await t.graphql(
+      'mutation Key($input: CreateApiKeyInput!) { createApiKey(input: $input) { userErrors { code } } }',
+      { input: { name: `${as} key`, scopes: ['read:products'] } },
+      { as },
+    );
+    expect(created.body.data?.createApiKey.userErrors).toEqual([]);
+  }
   rows = await bothTenants();
   samples = { acme: sampleIds(rows.acme), globex: sampleIds(rows.globex) };
   idsOf = {

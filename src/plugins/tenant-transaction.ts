@@ -42,6 +42,7 @@ import {
   IDEMPOTENT_REPLAYED_HEADER,
   wasReplayed,
 } from '../idempotency/with-idempotency.ts';
+import { tokenRejected } from './authentication.ts';
 import { timeoutError } from './execution-timeout.ts';
 
 export interface TenantTransactionOptions {
@@ -85,10 +86,27 @@ type Phase = 'starting' | 'running' | 'committing' | 'ended';
 
 export const SQL_STATEMENTS_HEADER = 'X-SQL-Statements';
 
-const setUpTransaction = preparedStatement<{ tenantId: string; role: string; readOnly: string }>(
+/**
+ * Also asks whether the caller still may act (drizzle/0010 `request_principal_active`): false
+ * once its user was erased or its API key revoked or expired, which a verified token or key
+ * kept in memory (auth/jwt.ts, auth/api-keys.ts) cannot know. Folded in here, it costs no round
+ * trip; the caller then gets the same 401 as for a bad token.
+ */
+const setUpTransaction = preparedStatement<{
+  tenantId: string;
+  userId: string;
+  apiKeyId: string;
+  role: string;
+  readOnly: string;
+}>(
   'set_up_request_transaction',
-  sql`select set_config('app.tenant_id', ${sql.placeholder('tenantId')}, true), set_config('role', ${sql.placeholder('role')}, true), set_config('transaction_read_only', ${sql.placeholder('readOnly')}, true)`,
+  sql`select request_principal_active(${sql.placeholder('tenantId')}, ${sql.placeholder('userId')}, ${sql.placeholder('apiKeyId')}) as active, set_config('app.tenant_id', ${sql.placeholder('tenantId')}, true), set_config('role', ${sql.placeholder('role')}, true), set_config('transaction_read_only', ${sql.placeholder('readOnly')}, true)`,
 );
+
+function isActive(result: unknown): boolean {
+  const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+  return (rows[0] as { active?: unknown } | undefined)?.active !== false;
+}
 
 /** Per request: the statements its transactions sent, and the time they took. */
 const counts = new WeakMap<Request, StatementCount>();
@@ -191,11 +209,14 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
               // One round trip sets up the whole transaction: the tenant, the role RLS
               // applies to, and read-only for queries. (Drizzle's own transaction options
               // would add a SET TRANSACTION statement; READ COMMITTED is the default.)
-              await setUpTransaction(tx as unknown as Db, {
+              const setUp = await setUpTransaction(tx as unknown as Db, {
                 tenantId,
+                userId: context.viewer?.userId ?? '',
+                apiKeyId: context.viewer?.apiKeyId ?? '',
                 role: APP_ROLE,
                 readOnly: readOnly ? 'on' : 'off',
               });
+              if (!isActive(setUp)) throw tokenRejected();
               Object.assign(context, { tx });
               executed = await executeFn(args);
               // Idempotency keys: store the payloads claimed keys answered, in this same

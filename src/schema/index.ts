@@ -17,6 +17,7 @@ import './order-mutations.ts';
 import './viewer.ts';
 import './rate-limit.ts';
 import './persisted-operation.ts';
+import './api-key.ts';
 
 // The schema's directives are graphql-js's own (@skip, @include, @deprecated, @specifiedBy) and
 // ours: a list of ours alone would replace the specified ones, and every operation using @skip

@@ -11,6 +11,7 @@
  * through code review and a deployment, widens it for every tenant.
  */
 
+import { principalIdOf } from '../auth/viewer.ts';
 import type { PersistedOperationRow } from '../db/schema.ts';
 import { type UserErrorShape, userError } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
@@ -108,7 +109,7 @@ builder.relayMutationField(
           tx,
           viewer.tenantId,
           analysis.operation,
-          viewer.userId,
+          principalIdOf(viewer),
         );
         if (outcome.status === 'collision') {
           return {

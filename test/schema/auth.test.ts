@@ -81,7 +81,9 @@ const CONFIRM_AND_CANCEL = /* GraphQL */ `
 `;
 
 const ALL_SCOPES = [
+  'admin:api-keys',
   'admin:persisted-operations',
+  'admin:privacy',
   'read:orders',
   'read:pii',
   'read:products',
@@ -557,8 +559,9 @@ describe('the @auth directives of the schema', () => {
 
   it('are exactly the runtime checks: each was built from the same declaration', () => {
     const rules = guarded();
-    // 4 types, 8 query and object fields, 6 mutations (registerPersistedOperation included).
-    expect(rules.length).toBe(18);
+    // 4 types, 9 query and object fields (apiKeys included), 8 mutations
+    // (registerPersistedOperation, createApiKey and revokeApiKey included).
+    expect(rules.length).toBe(21);
     for (const rule of rules) {
       expect({ name: rule.name, args: authDirectiveArgsOf(rule.check) }).toEqual({
         name: rule.name,
