@@ -102,8 +102,8 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     ...(deps.graphiqlPolicy ? [useGraphiqlAssets() as Plugin<RequestContext>] : []),
     useJsonBodies() as Plugin<RequestContext>,
     useCsrfPrevention() as Plugin<RequestContext>,
-    // 1. Bearer JWT → viewer (or 401), checked when the params are read: the persisted
-    //    operations a caller may run depend on its tenant.
+    // 1. Bearer JWT or `oak_` API key → viewer (or 401), checked when the params are read:
+    //    the persisted operations a caller may run depend on its tenant.
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
     // 2. documentId / APQ hash / doc_id → the registered document (parsed and validated
     //    once) of the manifest or of the caller's tenant, or PERSISTED_QUERY_NOT_FOUND; in

@@ -25,7 +25,14 @@
  * a connect timeout, a connection destroyed for not answering, or a late success.
  */
 import { sql } from 'drizzle-orm';
-import { GraphQLError, getOperationAST } from 'graphql';
+import {
+  type DocumentNode,
+  GraphQLError,
+  getOperationAST,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
 import { isConnectionFailure } from '../db/circuit-breaker.ts';
@@ -42,6 +49,7 @@ import {
   IDEMPOTENT_REPLAYED_HEADER,
   wasReplayed,
 } from '../idempotency/with-idempotency.ts';
+import { AUDITED_QUERY_FIELDS } from '../services/audit.ts';
 import { tokenRejected } from './authentication.ts';
 import { timeoutError } from './execution-timeout.ts';
 
@@ -108,6 +116,33 @@ function isActive(result: unknown): boolean {
   return (rows[0] as { active?: unknown } | undefined)?.active !== false;
 }
 
+/** True when a query selects a root field that records an audit event (`dataExport`). */
+function selectsAuditedField(
+  operation: OperationDefinitionNode | null | undefined,
+  document: DocumentNode,
+): boolean {
+  if (!operation) return false;
+  const fragments = new Map(
+    document.definitions.flatMap((definition) =>
+      definition.kind === Kind.FRAGMENT_DEFINITION
+        ? [[definition.name.value, definition.selectionSet] as const]
+        : [],
+    ),
+  );
+  const seen = new Set<string>();
+  const visit = (selectionSet: SelectionSetNode): boolean =>
+    selectionSet.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return AUDITED_QUERY_FIELDS.has(selection.name.value);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet);
+      const name = selection.name.value;
+      if (seen.has(name)) return false;
+      seen.add(name);
+      const fragment = fragments.get(name);
+      return fragment ? visit(fragment) : false;
+    });
+  return visit(operation.selectionSet);
+}
+
 /** Per request: the statements its transactions sent, and the time they took. */
 const counts = new WeakMap<Request, StatementCount>();
 
@@ -122,7 +157,8 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
       setExecuteFn((args) => {
         const context = args.contextValue as RequestContext;
         const operation = getOperationAST(args.document, args.operationName);
-        const readOnly = operation?.operation !== 'mutation';
+        const readOnly =
+          operation?.operation !== 'mutation' && !selectsAuditedField(operation, args.document);
         // An empty tenant matches no row: anonymous callers see nothing.
         const tenantId = context.viewer?.tenantId ?? '';
         const counter = counts.get(context.request) ?? newStatementCount();

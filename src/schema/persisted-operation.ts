@@ -17,6 +17,7 @@ import { type UserErrorShape, userError } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { analyzeOperation, type OperationType } from '../persisted-operations/analyze.ts';
 import { insertOperation } from '../persisted-operations/store.ts';
+import { recordAuditEvent } from '../services/audit.ts';
 import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { userErrorsField } from './common.ts';
@@ -123,6 +124,14 @@ builder.relayMutationField(
               ),
             ],
           };
+        }
+        if (outcome.status === 'created') {
+          await recordAuditEvent(
+            tx,
+            { viewer, requestId: ctx.requestId },
+            'persisted_operation.registered',
+            `sha256:${outcome.row.id}`,
+          );
         }
         return {
           persistedOperation: outcome.row,

@@ -20,6 +20,12 @@ export const AUDIT_ACTIONS = {
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 
+/**
+ * Query fields that write an audit event: a query selecting one runs in a READ WRITE
+ * transaction (plugins/tenant-transaction.ts), so the event commits with the read it records.
+ */
+export const AUDITED_QUERY_FIELDS: ReadonlySet<string> = new Set(['dataExport']);
+
 export interface AuditActor {
   readonly viewer: Viewer;
   readonly requestId: string;
