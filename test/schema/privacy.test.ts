@@ -142,6 +142,23 @@ describe('dataExport', () => {
     }
   });
 
+  it('exports for an API key with admin:privacy, which has no data of its own', async () => {
+    const created = await t.graphql(
+      'mutation K($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }',
+      { input: { name: 'privacy', scopes: ['admin:privacy'] } },
+      { as: 'acme/alice' },
+    );
+    const authorization = `Bearer ${created.body.data?.createApiKey.secret}`;
+    const carol = t.ids.users['acme/carol'];
+    const other = await t.graphql(EXPORT, { userId: carol }, { authorization });
+    expect(JSON.parse(other.body.data?.dataExport.json).user.id).toBe(carol);
+    const own = await t.graphql(EXPORT, {}, { authorization });
+    expect(own.body.errors?.[0]).toMatchObject({
+      message: 'An API key has no data of its own: pass userId.',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  });
+
   it('is recorded in the audit log, with the request id and no personal data', async () => {
     const response = await t.graphql(
       EXPORT,
