@@ -4,6 +4,7 @@
  * Defaults depend on NODE_ENV so that `npm start` is safe to try and production is safe to run.
  */
 import path from 'node:path';
+import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
 import type { CircuitSettings } from './db/circuit-breaker.ts';
 import type { Plan } from './db/schema.ts';
@@ -33,30 +34,31 @@ export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 15 * 60;
 export const MIN_TOKEN_LIFETIME_SECONDS = 60;
 export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+/**
+ * Seconds written bare or with a unit (`s`, `m`, `h`, `d`), read by `ms`; at most `digits`
+ * digits, so no value overflows; `examples` go in the message for anything else.
+ */
+function durationInSeconds(digits: number, examples: string) {
+  return z
+    .string()
+    .regex(
+      new RegExp(`^\\d{1,${digits}}[smhd]?$`),
+      `must be seconds or a duration with a unit: ${examples}`,
+    )
+    .transform((value) => (/^\d+$/.test(value) ? Number(value) : ms(value as StringValue) / 1000));
+}
 
 /** `900` (seconds), `90s`, `15m`, `2h` or `1d` → seconds, within the lifetime bounds. */
-const tokenLifetime = z
-  .string()
-  .regex(/^\d{1,6}[smhd]?$/, 'must be seconds or a duration with a unit: 900, 90s, 15m, 2h, 1d')
-  .transform((value) => {
-    const unit = value.replace(/^\d+/, '');
-    return Number.parseInt(value, 10) * (DURATION_UNITS[unit] ?? Number.NaN);
-  })
-  .refine(
-    (seconds) => seconds >= MIN_TOKEN_LIFETIME_SECONDS && seconds <= MAX_TOKEN_LIFETIME_SECONDS,
-    'must be between 1m and 24h',
-  );
+const tokenLifetime = durationInSeconds(6, '900, 90s, 15m, 2h, 1d').refine(
+  (seconds) => seconds >= MIN_TOKEN_LIFETIME_SECONDS && seconds <= MAX_TOKEN_LIFETIME_SECONDS,
+  'must be between 1m and 24h',
+);
 
 /** `86400` (seconds), `90s`, `30m`, `24h` or `7d` → seconds, at least one second. */
-const duration = z
-  .string()
-  .regex(/^\d{1,7}[smhd]?$/, 'must be seconds or a duration with a unit: 86400, 90s, 30m, 24h, 7d')
-  .transform((value) => {
-    const unit = value.replace(/^\d+/, '');
-    return Number.parseInt(value, 10) * (DURATION_UNITS[unit] ?? Number.NaN);
-  })
-  .refine((seconds) => seconds >= 1, 'must be at least 1s');
+const duration = durationInSeconds(7, '86400, 90s, 30m, 24h, 7d').refine(
+  (seconds) => seconds >= 1,
+  'must be at least 1s',
+);
 
 const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
 
@@ -69,6 +71,25 @@ const byteSize = z
     return Number.parseInt(value, 10) * (BYTE_UNITS[unit] ?? Number.NaN);
   })
   .refine((bytes) => bytes >= 1, 'must be at least 1 byte');
+
+/** `5s,5m,30m,2h` → milliseconds: the delay before each retry of a webhook delivery. */
+const retrySchedule = z
+  .string()
+  .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .transform((step) => ms(step as StringValue) as number | undefined)
+          .refine(
+            (delay) => delay !== undefined && Number.isFinite(delay) && delay > 0,
+            'must be durations like 5s,5m,30m,2h (ms, s, m, h, d), each positive',
+          )
+          .transform((delay) => delay as number),
+      )
+      .max(20, 'at most 20 retries'),
+  );
 
 /**
  * `https://app.example.com,http://localhost:5173` → the origins a browser may call from, each
@@ -251,6 +272,13 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters, no spaces')
     .optional(),
+  // Webhooks (src/webhooks/): the delivery worker in this process, its retry delays, and
+  // whether endpoints may be private or loopback addresses (never in production by default).
+  WEBHOOK_WORKER: booleanFromEnv.default(true),
+  WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([
+    5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+  ]),
+  WEBHOOK_ALLOW_PRIVATE_URLS: booleanFromEnv.optional(),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -397,6 +425,17 @@ export interface Config {
     /** A listener of its own for `/metrics`; null serves it on the main port. */
     readonly listen: { readonly host: string; readonly port: number } | null;
   } | null;
+  /** Outbound webhooks (src/webhooks/). */
+  readonly webhooks: {
+    /** Whether this process runs the delivery worker (WEBHOOK_WORKER). */
+    readonly worker: boolean;
+    /** Milliseconds before each retry; a delivery fails after the last one. */
+    readonly retryScheduleMs: readonly number[];
+    /** Endpoint URLs must be https (production). */
+    readonly requireHttps: boolean;
+    /** Endpoints may resolve to loopback, private or other non-public addresses. */
+    readonly allowPrivateUrls: boolean;
+  };
 }
 
 export type PersistedOperationsMode = 'require' | 'allow' | 'off';
@@ -426,7 +465,7 @@ function parseEnvironment<Schema extends z.ZodType>(
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    // Fix: name the variable itself; a list variable's issue path also has the item's index
+    // Name the variable itself: a list variable's issue path also has the item's index
     // (`JWT_ALGORITHMS.0`), which is no variable anyone can set.
     const problems = parsed.error.issues.map(
       (issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`,
@@ -653,6 +692,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
                 : null,
           }
         : null,
+    webhooks: {
+      worker: e.WEBHOOK_WORKER,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      // Production calls https endpoints on public addresses only (SSRF): a tenant's admin
+      // must not make this server POST into its own network.
+      requireHttps: isProduction,
+      allowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS ?? !isProduction,
+    },
   };
   return deepFreeze(config);
 }
@@ -688,4 +735,18 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * `loadConfig` for the processes' entry points (the server, the webhook worker): a bad setting
+ * stops the process with exit code 1 and the message naming the variable, without a stack.
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
 }

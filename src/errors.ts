@@ -182,6 +182,11 @@ export interface UserErrorShape {
   message: string;
 }
 
+/** What every mutation answers: its payload carries the user errors, empty on success. */
+export interface MutationOutcome {
+  userErrors: UserErrorShape[];
+}
+
 export function userError(code: UserErrorCode, message: string, field?: string[]): UserErrorShape {
   return { code, message, field: field ?? null };
 }

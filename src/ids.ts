@@ -11,6 +11,8 @@ export const IdPrefix = {
   Product: 'prod',
   Order: 'ord',
   OrderItem: 'item',
+  WebhookEndpoint: 'whep',
+  WebhookDelivery: 'whdl',
 } as const;
 
 /**

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { formatDuration, mintDevToken } from './auth/dev-token.ts';
 import { createTokenVerifier } from './auth/jwt.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Config, loadConfigOrExit } from './config.ts';
 import { logCircuitTransitions } from './db/circuit-breaker.ts';
 import { isEmpty, openDatabase } from './db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from './db/seed.ts';
@@ -26,6 +26,8 @@ import { ManifestError } from './persisted-operations/manifest.ts';
 import { openPersistedOperationRegistry } from './persisted-operations/registry.ts';
 import { poolMaxOf } from './plugins/index.ts';
 import { schema } from './schema/index.ts';
+import { createWebhookMetrics } from './webhooks/metrics.ts';
+import { startWebhookWorker } from './webhooks/worker.ts';
 import { runPrimary } from './workers.ts';
 
 const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
@@ -50,14 +52,7 @@ function startupSteps() {
 async function main() {
   const startup = startupSteps();
   startup.done('modules');
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config);
   const started = performance.now();
   startup.done('config');
@@ -133,6 +128,21 @@ async function main() {
     logger,
   });
 
+  // Webhook deliveries, unless WEBHOOK_WORKER=false (then `npm run worker` sends them).
+  const webhookWorker = config.webhooks.worker
+    ? startWebhookWorker({
+        database,
+        logger,
+        retryScheduleMs: config.webhooks.retryScheduleMs,
+        urlPolicy: {
+          requireHttps: config.webhooks.requireHttps,
+          allowPrivate: config.webhooks.allowPrivateUrls,
+        },
+        metrics: metrics && createWebhookMetrics(metrics.registry),
+        dbTimeoutMs: config.timeouts.poolMs,
+      })
+    : undefined;
+
   const server = createHttpServer(app, config);
   handleShutdownSignals({
     server,
@@ -140,6 +150,7 @@ async function main() {
     timeoutMs: config.shutdownTimeoutMs,
     async cleanup() {
       expiry.stop();
+      await webhookWorker?.stop();
       await metricsServer?.close();
       await database.close();
       redis?.disconnect();

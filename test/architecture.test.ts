@@ -29,6 +29,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   auth: 2,
   'persisted-operations': 2,
   idempotency: 2,
+  webhooks: 2,
   context: 2,
   logger: 1,
   metrics: 1,
@@ -40,11 +41,8 @@ const LAYERS: Readonly<Record<string, number>> = {
   ids: 0,
 };
 
-/**
- * Known upward imports, each with the reason it is still there. Type-only: the idempotency
- * helper names the outcome type of services/mutation.ts, both being reworked for issue 14.
- */
-const KNOWN_UPWARD = new Set(['idempotency/with-idempotency.ts -> services/mutation.ts']);
+/** Known upward imports, each with the reason it is still there: none. */
+const KNOWN_UPWARD = new Set<string>();
 
 const IMPORT =
   /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^import\s+['"](\.{1,2}\/[^'"]+)['"]/gm;

@@ -92,6 +92,12 @@ describe('defaults', () => {
         serverTiming: true,
       },
       metrics: null,
+      webhooks: {
+        worker: true,
+        retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        requireHttps: false,
+        allowPrivateUrls: true,
+      },
     } satisfies Config);
   });
 
@@ -488,6 +494,42 @@ describe('metrics', () => {
     );
     expect(configErrorOf({ PORT: '4000', METRICS_PORT: '4000' }).message).toBe(
       'METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT behind METRICS_TOKEN).',
+    );
+  });
+});
+
+describe('webhooks', () => {
+  it('allow private addresses over http outside production', () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      worker: true,
+      retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+      requireHttps: false,
+      allowPrivateUrls: true,
+    });
+  });
+
+  it('call only https URLs of public addresses in production, unless WEBHOOK_ALLOW_PRIVATE_URLS', () => {
+    expect(loadConfig(PRODUCTION).webhooks).toMatchObject({
+      requireHttps: true,
+      allowPrivateUrls: false,
+    });
+    expect(
+      loadConfig({ ...PRODUCTION, WEBHOOK_ALLOW_PRIVATE_URLS: 'true' }).webhooks,
+    ).toMatchObject({ requireHttps: true, allowPrivateUrls: true });
+  });
+
+  it('parse WEBHOOK_RETRY_SCHEDULE as durations and WEBHOOK_WORKER as a boolean', () => {
+    const config = loadConfig({ WEBHOOK_RETRY_SCHEDULE: '50ms, 2s,1m', WEBHOOK_WORKER: 'false' });
+    expect(config.webhooks.retryScheduleMs).toEqual([50, 2_000, 60_000]);
+    expect(config.webhooks.worker).toBe(false);
+  });
+
+  it('refuses a retry schedule that is not a list of positive durations', () => {
+    expect(configErrorOf({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' }).message).toContain(
+      'WEBHOOK_RETRY_SCHEDULE: must be durations like 5s,5m,30m,2h',
+    );
+    expect(configErrorOf({ WEBHOOK_RETRY_SCHEDULE: '0s' }).message).toContain(
+      'WEBHOOK_RETRY_SCHEDULE',
     );
   });
 });

@@ -48,8 +48,13 @@ import {
   products,
   tenants,
   users,
+  webhookDeliveries,
+  webhookEndpoints,
 } from '../src/db/schema.ts';
+import { IdPrefix, newId } from '../src/ids.ts';
 import { schema } from '../src/schema/index.ts';
+import { emitWebhookEvent } from '../src/webhooks/events.ts';
+import { newSigningSecret } from '../src/webhooks/signing.ts';
 import { type GraphQLResponse, startTestApp, type TestApp } from './helpers/app.ts';
 import { newClientMutationId } from './helpers/keys.ts';
 
@@ -68,6 +73,16 @@ const TABLES: Record<string, { table: PgTable; id: AnyPgColumn; tenant: AnyPgCol
   ApiKey: { table: apiKeys, id: apiKeys.id, tenant: apiKeys.tenantId },
   // No id slot names it; its rows are listed by auditEvents.
   AuditEvent: { table: auditEvents, id: auditEvents.id, tenant: auditEvents.tenantId },
+  WebhookEndpoint: {
+    table: webhookEndpoints,
+    id: webhookEndpoints.id,
+    tenant: webhookEndpoints.tenantId,
+  },
+  WebhookDelivery: {
+    table: webhookDeliveries,
+    id: webhookDeliveries.id,
+    tenant: webhookDeliveries.tenantId,
+  },
 };
 
 /** Sample values for required non-ID arguments and input fields, by scalar. */
@@ -115,12 +130,17 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
     if (isInterfaceType(returned)) {
       return schema.getPossibleTypes(returned).map((type) => type.name);
     }
-    // A mutation payload: its id names the object the payload returns.
+    // A mutation payload: its id names the object the payload returns, or the one whose id
+    // a deletion returns (`deletedWebhookEndpointId`).
     if (isObjectType(returned)) {
       return [
         ...new Set(
           Object.values(returned.getFields())
-            .map((payloadField) => getNamedType(payloadField.type).name)
+            .map(
+              (payloadField) =>
+                /^deleted(\w+)Id$/.exec(payloadField.name)?.[1] ??
+                getNamedType(payloadField.type).name,
+            )
             .filter((name) => ID_TYPES.includes(name)),
         ),
       ];
@@ -129,6 +149,9 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
   }
   const capitalized = base.charAt(0).toUpperCase() + base.slice(1);
   if (ID_TYPES.includes(capitalized)) return [capitalized];
+  // `deliveryId` names the one Node whose name ends so (WebhookDelivery).
+  const suffixed = NODE_TYPES.filter((name) => name.endsWith(capitalized));
+  if (suffixed.length === 1) return suffixed;
   // `customerId` names the Node that some object's `customer` field returns.
   return [
     ...new Set(
@@ -430,7 +453,24 @@ function sampleIds(tenantRows: Record<string, Record<string, unknown>[]>): Recor
     Order: order.id as string,
     OrderItem: item.id as string,
     ApiKey: tenantRows.ApiKey![0]!.id as string,
+    WebhookEndpoint: tenantRows.WebhookEndpoint![0]!.id as string,
+    WebhookDelivery: tenantRows.WebhookDelivery![0]!.id as string,
   };
+}
+
+/** An endpoint of each tenant, with a delivery: webhook rows for the walk to find. */
+async function addWebhookRows(tenantId: string): Promise<void> {
+  await t.database.db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    await tx.insert(webhookEndpoints).values({
+      id: newId(IdPrefix.WebhookEndpoint),
+      tenantId,
+      url: 'https://hooks.example.com/',
+      events: ['order.created'],
+      secret: newSigningSecret(),
+    });
+    await emitWebhookEvent(tx as never, tenantId, 'order.created', { order: {} });
+  });
 }
 
 beforeAll(async () => {
@@ -444,6 +484,8 @@ beforeAll(async () => {
       MAX_DOCUMENT_SIZE: '10000000',
     },
   });
+  await addWebhookRows(t.ids.tenants.acme!);
+  await addWebhookRows(t.ids.tenants.globex!);
   // An API key in each tenant, so that revokeApiKey and apiKeys have rows to leak.
   for (const as of ['acme/alice', 'globex/dave'] as const) {
     const created = await t.graphql(

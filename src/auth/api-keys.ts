@@ -1,7 +1,7 @@
 /**
  * API keys of server-to-server clients (docs/api-keys.md): `oak_` plus 32 random bytes
  * (base64url), stored only as the SHA-256 of the whole secret. A request's key is looked up by
- * that hash through the SECURITY DEFINER function `api_key_by_secret_hash` (drizzle/0010), since
+ * that hash through the SECURITY DEFINER function `api_key_by_secret_hash` (drizzle/0012), since
  * the tenant is not known yet, and the outcome is kept per process for `API_KEY_CACHE_TTL_MS`.
  *
  * The cache never lets a revoked or expired key read or write: every request transaction's

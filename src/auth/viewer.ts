@@ -12,6 +12,7 @@ export const SCOPES = [
   'read:users',
   'read:pii',
   'admin:persisted-operations',
+  'admin:webhooks',
   'admin:api-keys',
   'admin:privacy',
 ] as const;

@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   check,
   foreignKey,
   index,
@@ -253,6 +254,114 @@ export const persistedOperations = pgTable(
   ],
 );
 
+export const webhookDeliveryStatusEnum = pgEnum('webhook_delivery_status', [
+  'pending',
+  'succeeded',
+  'failed',
+]);
+
+/**
+ * Where a tenant's events are POSTed (src/webhooks/). `secret` signs the deliveries (it has to
+ * be kept readable: an HMAC needs the key); after a rotation `previous_secret` keeps signing
+ * alongside it until `previous_secret_expires_at`, so receivers can switch without a gap.
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    url: text('url').notNull(),
+    description: text('description').notNull().default(''),
+    /** Wire names of the event types it subscribes to (`order.created`, …). */
+    events: text('events').array().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: timestampMs('previous_secret_expires_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('webhook_endpoints_tenant_id_id_unique').on(t.tenantId, t.id),
+    index('webhook_endpoints_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    check('webhook_endpoints_url_length', sql`char_length(${t.url}) between 1 and 2048`),
+    check('webhook_endpoints_description_length', sql`char_length(${t.description}) <= 500`),
+    check('webhook_endpoints_events_present', sql`cardinality(${t.events}) >= 1`),
+  ],
+);
+
+/**
+ * The outbox: one row per event, written in the transaction of the change it reports, so a
+ * committed change always has its event and a rolled-back one never does. `id` is the
+ * `webhook-id` every delivery of the event carries; `payload` is the exact body (JSON text).
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    type: text('type').notNull(),
+    payload: text('payload').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('webhook_events_tenant_id_id_unique').on(t.tenantId, t.id),
+    index('webhook_events_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+  ],
+);
+
+/**
+ * One event to one endpoint: what the delivery worker claims. A claim is a lease
+ * (`locked_until`), not a status: a worker that dies mid-delivery leaves a lease that
+ * expires, and the delivery is claimed again. `lease_token` fences a worker whose lease
+ * expired from recording over a newer claim.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    eventId: text('event_id').notNull(),
+    /** The event's type, copied so that listing deliveries needs no join. */
+    eventType: text('event_type').notNull(),
+    endpointId: text('endpoint_id').notNull(),
+    status: webhookDeliveryStatusEnum('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestampMs('next_attempt_at').notNull().default(nowMs),
+    lockedUntil: timestampMs('locked_until'),
+    leaseToken: text('lease_token'),
+    lastAttemptAt: timestampMs('last_attempt_at'),
+    responseStatus: integer('response_status'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'webhook_deliveries_event_fk',
+      columns: [t.tenantId, t.eventId],
+      foreignColumns: [webhookEvents.tenantId, webhookEvents.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      name: 'webhook_deliveries_endpoint_fk',
+      columns: [t.tenantId, t.endpointId],
+      foreignColumns: [webhookEndpoints.tenantId, webhookEndpoints.id],
+    }).onDelete('cascade'),
+    index('webhook_deliveries_tenant_endpoint_created_idx').on(
+      t.tenantId,
+      t.endpointId,
+      t.createdAt,
+      t.id,
+    ),
+    // What the worker scans: due pending deliveries, across tenants.
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    check('webhook_deliveries_attempts_nonnegative', sql`${t.attempts} >= 0`),
+  ],
+);
+
 /**
  * API keys of server-to-server clients (docs/api-keys.md). The secret is never stored: only its
  * SHA-256 (`secret_hash`), which is what a request's key is looked up by, and its first
@@ -319,6 +428,10 @@ export type OrderItemRow = typeof orderItems.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type PersistedOperationRow = typeof persistedOperations.$inferSelect;
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookEventRow = typeof webhookEvents.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookDeliveryStatus = (typeof webhookDeliveryStatusEnum.enumValues)[number];
 export type Plan = (typeof planEnum.enumValues)[number];
 export type Role = (typeof roleEnum.enumValues)[number];
 export type Currency = (typeof currencyEnum.enumValues)[number];

@@ -21,8 +21,7 @@ import { principalIdOf } from '../auth/viewer.ts';
 import type { ExecutionContext, RequestContext } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema.ts';
-import { apiError, badUserInput, ErrorCode } from '../errors.ts';
-import type { MutationOutcome } from '../services/mutation.ts';
+import { apiError, badUserInput, ErrorCode, type MutationOutcome } from '../errors.ts';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';

@@ -5,11 +5,13 @@
  * (not Bearer, malformed, expired, badly signed, foreign) is a 401 UNAUTHENTICATED with
  * `WWW-Authenticate` — never a silent downgrade to anonymous, which would hide client bugs.
  *
- * The token is checked when the request's parameters are read (`onParams`), before the
- * persisted-operation lookup, which depends on the caller's tenant (a tenant's registered
- * operations are its own); the outcome is kept per request. A rejected token is answered when
- * the context is built, after parsing, so that the log line still names the operation, or
- * sooner by the persisted-operations plugin, when the id names nothing the manifest holds
+ * The token is checked once per HTTP request, first thing when the request is parsed
+ * (`onRequestParse`, as Yoga's own JWT plugin does), and the outcome is kept per request:
+ * `viewerOf` gives it to whoever needs the caller before the context exists (the
+ * persisted-operation lookup, which depends on the caller's tenant; the cost budget of a
+ * request refused before execution). A rejected token is answered when the context is built,
+ * after parsing, so that the log line still names the operation, or sooner by the
+ * persisted-operations plugin when the id names nothing the manifest holds
  * (`authenticationErrorOf`): a bad token is a 401, never a 404.
  */
 import type { GraphQLError } from 'graphql';
@@ -50,7 +52,8 @@ const outcomes = new WeakMap<Request, Outcome>();
 
 /**
  * The request's viewer once useAuthentication has checked its token (null: anonymous, or a
- * rejected token); undefined before that. Plugins that run after it in the params phase read it.
+ * rejected token); undefined for a request that never reached it (answered by an earlier
+ * request-phase rule, such as an unsupported content type).
  */
 export function viewerOf(request: Request): Viewer | null | undefined {
   const outcome = outcomes.get(request);
@@ -96,7 +99,7 @@ export function useAuthentication(options: AuthenticationOptions): Plugin<Reques
   }
 
   return {
-    async onParams({ request }) {
+    async onRequestParse({ request }) {
       // Once per HTTP request, even for a batch of operations.
       await outcomeOf(request, requestIdOf(request));
     },

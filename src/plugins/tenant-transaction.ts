@@ -27,6 +27,7 @@
 import { sql } from 'drizzle-orm';
 import {
   type DocumentNode,
+  type ExecutionResult,
   GraphQLError,
   getOperationAST,
   Kind,
@@ -44,11 +45,6 @@ import {
   type StatementCount,
 } from '../db/statement-counter.ts';
 import { apiError, ErrorCode } from '../errors.ts';
-import {
-  completeIdempotentMutations,
-  IDEMPOTENT_REPLAYED_HEADER,
-  wasReplayed,
-} from '../idempotency/with-idempotency.ts';
 import { AUDITED_QUERY_FIELDS } from '../services/audit.ts';
 import { tokenRejected } from './authentication.ts';
 import { timeoutError } from './execution-timeout.ts';
@@ -95,7 +91,7 @@ type Phase = 'starting' | 'running' | 'committing' | 'ended';
 export const SQL_STATEMENTS_HEADER = 'X-SQL-Statements';
 
 /**
- * Also asks whether the caller still may act (drizzle/0010 `request_principal_active`): false
+ * Also asks whether the caller still may act (drizzle/0012 `request_principal_active`): false
  * once its user was erased or its API key revoked or expired, which a verified token or key
  * kept in memory (auth/jwt.ts, auth/api-keys.ts) cannot know. Folded in here, it costs no round
  * trip; the caller then gets the same 401 as for a bad token.
@@ -145,6 +141,24 @@ function selectsAuditedField(
 
 /** Per request: the statements its transactions sent, and the time they took. */
 const counts = new WeakMap<Request, StatementCount>();
+
+/**
+ * Work that must commit or roll back with a mutation's writes, run in its transaction after
+ * execution and before COMMIT (plugins/idempotency.ts stores its payloads this way).
+ */
+export type BeforeCommit = (tx: Db, result: ExecutionResult) => Promise<void>;
+
+const beforeCommitOf = new WeakMap<RequestContext, BeforeCommit[]>();
+
+/**
+ * Registers `work` for the mutation `context` is executing; call it from an `onExecute` hook
+ * (before execution starts). Read-only operations have nothing to commit and never run it.
+ */
+export function beforeCommit(context: RequestContext, work: BeforeCommit): void {
+  const list = beforeCommitOf.get(context);
+  if (list) list.push(work);
+  else beforeCommitOf.set(context, [work]);
+}
 
 /** Milliseconds the request's SQL statements were in flight (Server-Timing `db`); 0 if none. */
 export function databaseTimeOf(request: Request): number {
@@ -255,10 +269,11 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
               if (!isActive(setUp)) throw tokenRejected();
               Object.assign(context, { tx });
               executed = await executeFn(args);
-              // Idempotency keys: store the payloads claimed keys answered, in this same
-              // transaction as the writes; put replayed payloads in place.
+              // What other plugins must commit with the writes (idempotency records).
               if (!readOnly && executed && !(Symbol.asyncIterator in executed)) {
-                await completeIdempotentMutations(context, tx as unknown as Db, executed);
+                for (const work of beforeCommitOf.get(context) ?? []) {
+                  await work(tx as unknown as Db, executed);
+                }
               }
               // The request was answered already: roll back rather than commit unseen.
               if (abandoned) throw abandoned;
@@ -266,11 +281,11 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
               return executed;
             });
           } catch (error) {
-            // Fix: a statement that failed during a query aborts the transaction; PostgreSQL
-            // then answers COMMIT with ROLLBACK, which PGlite (not postgres.js) turns into an
-            // error. That error replaced the whole result, so the real failure was never
-            // masked, logged or reported at its path. A read-only operation has nothing to
-            // commit: its result, with the failing fields' errors, is still the answer.
+            // A statement that failed during a query aborts the transaction; PostgreSQL then
+            // answers COMMIT with ROLLBACK, which PGlite (not postgres.js) turns into an error.
+            // That error must not replace the result, whose failing fields carry the real
+            // failure at their paths: a read-only operation has nothing to commit, so its
+            // result is still the answer.
             if (readOnly && executed !== undefined) return executed;
             throw error;
           }
@@ -278,7 +293,6 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
       });
     },
     onResponse({ request, response }) {
-      if (wasReplayed(request)) response.headers.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
       const counter = counts.get(request);
       if (options.exposeStatementCount && counter) {
         response.headers.set(SQL_STATEMENTS_HEADER, String(counter.count));

@@ -17,6 +17,7 @@ import './order-mutations.ts';
 import './viewer.ts';
 import './rate-limit.ts';
 import './persisted-operation.ts';
+import './webhook.ts';
 import './api-key.ts';
 import './privacy.ts';
 

@@ -15,6 +15,7 @@ import {
   type OrderOutcome,
   transitionOrder,
 } from '../services/orders.ts';
+import { emitWebhookEvent, orderEventData } from '../webhooks/events.ts';
 import { auth } from './auth.ts';
 import { type BuilderTypes, builder } from './builder.ts';
 import { userErrorsField } from './common.ts';
@@ -90,7 +91,19 @@ builder.relayMutationField(
       const viewer = requireViewer(ctx);
       const customerId = requireUser(viewer, 'An API key places no orders: an order is a user’s.');
       return withIdempotency(ctx, { input, info, required: true }, (idempotent) =>
-        inSavepoint(idempotent, (tx) => createOrder(tx, viewer.tenantId, customerId, input)),
+        inSavepoint(idempotent, async (tx) => {
+          const outcome = await createOrder(tx, viewer.tenantId, customerId, input);
+          // In the savepoint: refused (userErrors) or rolled back, the event goes too.
+          if (outcome.order && outcome.userErrors.length === 0) {
+            await emitWebhookEvent(
+              tx,
+              viewer.tenantId,
+              'order.created',
+              await orderEventData(tx, outcome.order),
+            );
+          }
+          return outcome;
+        }),
       );
     },
   },
@@ -151,8 +164,20 @@ function transition(
     // Someone else's order is "not found" unless the viewer may read the tenant's orders.
     const visible =
       outcome.order === null || allows(viewer, ORDER_READERS, outcome.order.customerId);
-    return visible
-      ? outcome
-      : { order: null, userErrors: [userError('NOT_FOUND', 'No such order.', ['input', 'id'])] };
+    if (!visible) {
+      return {
+        order: null,
+        userErrors: [userError('NOT_FOUND', 'No such order.', ['input', 'id'])],
+      };
+    }
+    if (outcome.order && outcome.userErrors.length === 0) {
+      await emitWebhookEvent(
+        tx,
+        viewer.tenantId,
+        kind === 'confirm' ? 'order.confirmed' : 'order.cancelled',
+        await orderEventData(tx, outcome.order),
+      );
+    }
+    return outcome;
   });
 }

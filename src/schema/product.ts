@@ -13,6 +13,7 @@ import { keysetConnection } from '../loaders/pagination.ts';
 import { inSavepoint } from '../services/mutation.ts';
 import { createProduct, PRODUCT_LIMITS, updateProduct } from '../services/products.ts';
 import { stripControlCharacters, textLength } from '../validation.ts';
+import { emitWebhookEvent, productEventData } from '../webhooks/events.ts';
 import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { CurrencyEnum, Money, MoneyInput, OrderDirectionEnum, userErrorsField } from './common.ts';
@@ -232,7 +233,19 @@ builder.relayMutationField(
             userErrors: [userError('BAD_USER_INPUT', 'Not a product id.', ['input', 'id'])],
           };
         }
-        return inSavepoint(idempotent, (tx) => updateProduct(tx, viewer.tenantId, input));
+        return inSavepoint(idempotent, async (tx) => {
+          const outcome = await updateProduct(tx, viewer.tenantId, input);
+          // In the savepoint: refused (userErrors) or rolled back, the event goes too.
+          if (outcome.product && outcome.userErrors.length === 0) {
+            await emitWebhookEvent(
+              tx,
+              viewer.tenantId,
+              'product.updated',
+              productEventData(outcome.product),
+            );
+          }
+          return outcome;
+        });
       });
     },
   },

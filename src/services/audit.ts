@@ -14,6 +14,10 @@ export const AUDIT_ACTIONS = {
   'api_key.created': 'An API key was created.',
   'api_key.revoked': 'An API key was revoked.',
   'persisted_operation.registered': "An operation was added to the tenant's allow-list.",
+  'webhook_endpoint.created': 'A webhook endpoint was registered.',
+  'webhook_endpoint.updated': 'A webhook endpoint was changed.',
+  'webhook_endpoint.deleted': 'A webhook endpoint was deleted.',
+  'webhook_endpoint.secret_rotated': "A webhook endpoint's signing secret was rotated.",
   'user.exported': "A user's data was exported (dataExport).",
   'user.erased': "A user's personal data was erased (eraseUser).",
 } as const;
@@ -45,4 +49,23 @@ export async function recordAuditEvent(
     targetId,
     requestId: actor.requestId,
   });
+}
+
+/**
+ * Runs a mutation's work and, when it succeeded (no userErrors), records `action` on the object
+ * `targetOf` names, in the same savepoint: a refused or rolled-back change records nothing.
+ */
+export async function withAuditEvent<T extends { userErrors: readonly unknown[] }>(
+  tx: Db,
+  actor: AuditActor,
+  action: AuditAction,
+  run: () => Promise<T>,
+  targetOf: (outcome: T) => string | null | undefined,
+): Promise<T> {
+  const outcome = await run();
+  const target = targetOf(outcome);
+  if (outcome.userErrors.length === 0 && target) {
+    await recordAuditEvent(tx, actor, action, target);
+  }
+  return outcome;
 }

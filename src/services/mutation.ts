@@ -5,11 +5,7 @@
  */
 import { TransactionRollbackError } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import type { UserErrorShape } from '../errors.ts';
-
-export interface MutationOutcome {
-  userErrors: UserErrorShape[];
-}
+import type { MutationOutcome } from '../errors.ts';
 
 export async function inSavepoint<T extends MutationOutcome>(
   tx: Db,

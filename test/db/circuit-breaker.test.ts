@@ -5,17 +5,11 @@
  * and a stand-in server that answers every connection the way a starting-up PostgreSQL does
  * (FATAL 57P03), which lets the test count the connection attempts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { GraphQLError } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.ts';
-import { mintDevToken } from '../../src/auth/dev-token.ts';
-import { createTokenVerifier } from '../../src/auth/jwt.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { App } from '../../src/app.ts';
 import {
   type CircuitStateName,
   createDatabaseCircuit,
@@ -23,9 +17,8 @@ import {
   isConnectionFailure,
   logCircuitTransitions,
 } from '../../src/db/circuit-breaker.ts';
-import { type Database, openDatabase } from '../../src/db/client.ts';
-import { openPersistedOperationRegistry } from '../../src/persisted-operations/registry.ts';
-import { schema } from '../../src/schema/index.ts';
+import type { Database } from '../../src/db/client.ts';
+import { startAppOnDatabase } from '../helpers/app.ts';
 import { freePort } from '../helpers/server-process.ts';
 
 const PRODUCTS = /* GraphQL */ `
@@ -264,27 +257,12 @@ interface Harness {
 }
 
 async function startApp(databaseUrl: string, env: Record<string, string> = {}): Promise<Harness> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-circuit-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    ...env,
-  });
-  // postgres.js connects lazily: opening the pool touches nothing.
-  const database = await openDatabase(config.database);
-  const app = createApp({
-    config,
-    database,
-    verifier: await createTokenVerifier(config.auth),
-    persistedOperations: await openPersistedOperationRegistry(schema, config, database),
-    logger: pino({ level: 'silent' }),
-  });
-  const token = await mintDevToken(config, { tenant: 'acme', user: 'alice' });
+  const started = await startAppOnDatabase(databaseUrl, env);
+  const { app } = started;
   return {
     app,
-    database,
-    token,
+    database: started.database,
+    token: await started.token('acme/alice'),
     post: async (query, bearer) =>
       app.fetch('http://localhost/graphql', {
         method: 'POST',
@@ -294,10 +272,7 @@ async function startApp(databaseUrl: string, env: Record<string, string> = {}): 
         },
         body: JSON.stringify({ query }),
       }),
-    async close() {
-      await database.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    close: started.close,
   };
 }
 

@@ -18,24 +18,17 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.ts';
-import { mintDevToken } from '../../src/auth/dev-token.ts';
-import { createTokenVerifier } from '../../src/auth/jwt.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { App } from '../../src/app.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
 import {
   deleteExpiredIdempotencyKeys,
   startIdempotencyKeyExpiry,
 } from '../../src/idempotency/expiry.ts';
-import { openPersistedOperationRegistry } from '../../src/persisted-operations/registry.ts';
-import { schema } from '../../src/schema/index.ts';
+import { type AppOnDatabase, type DemoUserName, startAppOnDatabase } from '../helpers/app.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
 
@@ -104,9 +97,9 @@ async function createDatabase(owner?: string) {
 describe.skipIf(!serverUrl)('the app behind a faulty network to PostgreSQL', () => {
   let created: Awaited<ReturnType<typeof createDatabase>>;
   let proxy: FaultProxy;
+  let started: AppOnDatabase;
   let database: Database;
   let app: App;
-  let dataDir: string;
   let token: string;
   let productId: string;
   let direct: postgres.Sql;
@@ -191,22 +184,9 @@ describe.skipIf(!serverUrl)('the app behind a faulty network to PostgreSQL', () 
     const proxied = new URL(created.url);
     proxied.hostname = '127.0.0.1';
     proxied.port = String(proxy.port);
-    dataDir = await mkdtemp(path.join(tmpdir(), 'orders-faults-'));
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      DATA_DIR: dataDir,
-      DATABASE_URL: proxied.toString(),
-      ...SETTINGS,
-    });
-    database = await openDatabase(config.database);
-    app = createApp({
-      config,
-      database,
-      verifier: await createTokenVerifier(config.auth),
-      persistedOperations: await openPersistedOperationRegistry(schema, config, database),
-      logger: pino({ level: 'silent' }),
-    });
-    token = await mintDevToken(config, { tenant: 'acme', user: 'alice' });
+    started = await startAppOnDatabase(proxied.toString(), SETTINGS);
+    ({ app, database } = started);
+    token = await started.token('acme/alice');
     const products = (await post(PRODUCTS)).body.data?.products as {
       nodes: { id: string; stock: number }[];
     };
@@ -214,11 +194,10 @@ describe.skipIf(!serverUrl)('the app behind a faulty network to PostgreSQL', () 
   });
 
   afterAll(async () => {
-    await database?.close();
+    await started?.close();
     await proxy?.close();
     await direct?.end();
     await created?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('silent network, connections open: bounded 503/504s, then fast failures, then recovery', async () => {
@@ -407,24 +386,11 @@ describe.skipIf(!serverUrl)(
       await migrating.close();
       seeded = true;
       // Row-level security is FORCE'd on tenants, so it holds for their non-superuser owner.
-      const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-owner-'));
-      const config = loadConfig({
-        NODE_ENV: 'test',
-        DATA_DIR: dataDir,
-        DATABASE_URL: asRoleUrl(created.url, migrator),
-      });
-      const database = await openDatabase(config.database);
+      const owner = await startAppOnDatabase(asRoleUrl(created.url, migrator));
       try {
-        const app = createApp({
-          config,
-          database,
-          verifier: await createTokenVerifier(config.auth),
-          persistedOperations: await openPersistedOperationRegistry(schema, config, database),
-          logger: pino({ level: 'silent' }),
-        });
-        const budgetOf = async (tenant: string, user: string) => {
-          const token = await mintDevToken(config, { tenant, user });
-          const response = await app.fetch('http://localhost/graphql', {
+        const budgetOf = async (user: DemoUserName) => {
+          const token = await owner.token(user);
+          const response = await owner.app.fetch('http://localhost/graphql', {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
             body: JSON.stringify({ query: '{ rateLimit { maximumAvailable } }' }),
@@ -435,11 +401,10 @@ describe.skipIf(!serverUrl)(
           return body.data.rateLimit.maximumAvailable;
         };
         // acme is on the pro plan (2,000 points), globex on free (1,000).
-        expect(await budgetOf('acme', 'alice')).toBe(config.cost.budgets.pro.size);
-        expect(await budgetOf('globex', 'dave')).toBe(config.cost.budgets.free.size);
+        expect(await budgetOf('acme/alice')).toBe(owner.config.cost.budgets.pro.size);
+        expect(await budgetOf('globex/dave')).toBe(owner.config.cost.budgets.free.size);
       } finally {
-        await database.close();
-        await rm(dataDir, { recursive: true, force: true });
+        await owner.close();
       }
     });
 

@@ -11,6 +11,7 @@ import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { mintDevToken } from '../../src/auth/dev-token.ts';
 import { createTokenVerifier } from '../../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
+import { type Database, openDatabase } from '../../src/db/client.ts';
 import { DEMO_TENANTS, seedDatabase } from '../../src/db/seed.ts';
 import {
   openPersistedOperationRegistry,
@@ -226,6 +227,55 @@ export async function startTestApp(
     send,
     async close() {
       await database.destroy();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The app on a database it does not own (a URL), as the server runs it; nothing seeded. */
+export interface AppOnDatabase {
+  app: App;
+  config: Config;
+  database: Database;
+  /** A token of `tenant/user`, minted with this app's development key. */
+  token(user: DemoUserName): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real app, with the settings `env` adds, on the PostgreSQL `databaseUrl` names (through
+ * a fault proxy, as another role, or where nothing listens). postgres.js connects lazily:
+ * starting the app touches nothing.
+ */
+export async function startAppOnDatabase(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<AppOnDatabase> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'orders-app-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    ...env,
+  });
+  const database = await openDatabase(config.database);
+  const app = createApp({
+    config,
+    database,
+    verifier: await createTokenVerifier(config.auth),
+    persistedOperations: await openPersistedOperationRegistry(schema, config, database),
+    logger: pino({ level: 'silent' }),
+  });
+  return {
+    app,
+    config,
+    database,
+    token: (user) => {
+      const [tenant, username] = user.split('/') as [string, string];
+      return mintDevToken(config, { tenant, user: username });
+    },
+    async close() {
+      await database.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -16,7 +16,7 @@ const ADMIN_ORIGIN = 'https://admin.example.com';
 const LISTED = `${APP_ORIGIN},${ADMIN_ORIGIN}`;
 
 const EXPOSED =
-  'X-Request-Id, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Idempotent-Replayed, Server-Timing';
+  'X-Request-Id, Retry-After, WWW-Authenticate, RateLimit, RateLimit-Policy, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Idempotent-Replayed, Server-Timing, Deprecation, Sunset';
 
 const CORS_HEADERS = [
   'access-control-allow-origin',

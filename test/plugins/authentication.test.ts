@@ -166,6 +166,7 @@ describe('with a valid token', () => {
             'admin:api-keys',
             'admin:persisted-operations',
             'admin:privacy',
+            'admin:webhooks',
             'read:orders',
             'read:pii',
             'read:products',

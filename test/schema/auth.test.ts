@@ -84,6 +84,7 @@ const ALL_SCOPES = [
   'admin:api-keys',
   'admin:persisted-operations',
   'admin:privacy',
+  'admin:webhooks',
   'read:orders',
   'read:pii',
   'read:products',
@@ -559,9 +560,10 @@ describe('the @auth directives of the schema', () => {
 
   it('are exactly the runtime checks: each was built from the same declaration', () => {
     const rules = guarded();
-    // 4 types, 11 query and object fields (apiKeys, dataExport, auditEvents included),
-    // 9 mutations (registerPersistedOperation, createApiKey, revokeApiKey, eraseUser included).
-    expect(rules.length).toBe(24);
+    // 6 types, 12 query and object fields (apiKeys, dataExport, auditEvents included),
+    // 14 mutations (registerPersistedOperation, the five webhook mutations, createApiKey,
+    // revokeApiKey and eraseUser included).
+    expect(rules.length).toBe(32);
     for (const rule of rules) {
       expect({ name: rule.name, args: authDirectiveArgsOf(rule.check) }).toEqual({
         name: rule.name,
@@ -587,6 +589,14 @@ describe('the @auth directives of the schema', () => {
         requires: ['admin:persisted-operations'],
         roles: ['admin'],
       },
+      WebhookEndpoint: { requires: ['admin:webhooks'], roles: ['admin'] },
+      WebhookDelivery: { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Query.webhookEndpoints': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.createWebhookEndpoint': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.updateWebhookEndpoint': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.deleteWebhookEndpoint': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.rotateWebhookSecret': { requires: ['admin:webhooks'], roles: ['admin'] },
+      'Mutation.redeliverWebhook': { requires: ['admin:webhooks'], roles: ['admin'] },
     });
   });
 

@@ -215,6 +215,41 @@ describe('auditEvents', () => {
   });
 });
 
+describe('the audit log of webhook endpoints', () => {
+  it('records their creation, change, secret rotation and deletion', async () => {
+    const created = await t.graphql(
+      /* GraphQL */ `mutation W($input: CreateWebhookEndpointInput!) {
+        createWebhookEndpoint(input: $input) { webhookEndpoint { id } userErrors { code } }
+      }`,
+      {
+        input: {
+          url: 'http://127.0.0.1:9/hooks',
+          events: ['ORDER_CREATED'],
+          clientMutationId: newClientMutationId('hook'),
+        },
+      },
+      { as: 'acme/alice' },
+    );
+    const id = created.body.data?.createWebhookEndpoint.webhookEndpoint.id;
+    for (const mutation of [
+      'mutation U($id: ID!) { updateWebhookEndpoint(input: { id: $id, enabled: false }) { userErrors { code } } }',
+      'mutation R($id: ID!) { rotateWebhookSecret(input: { id: $id }) { userErrors { code } } }',
+      'mutation D($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { userErrors { code } } }',
+    ]) {
+      const response = await t.graphql(mutation, { id }, { as: 'acme/alice' });
+      expect(Object.values(response.body.data ?? {})[0]).toEqual({ userErrors: [] });
+    }
+    const audit = await t.graphql(AUDIT, {}, { as: 'acme/alice' });
+    const events = audit.body.data?.auditEvents.nodes.slice(0, 4);
+    expect(events.map((event: Record<string, unknown>) => [event.action, event.targetId])).toEqual([
+      ['WEBHOOK_ENDPOINT_DELETED', id],
+      ['WEBHOOK_ENDPOINT_SECRET_ROTATED', id],
+      ['WEBHOOK_ENDPOINT_UPDATED', id],
+      ['WEBHOOK_ENDPOINT_CREATED', id],
+    ]);
+  });
+});
+
 describe('eraseUser', () => {
   let bobToken: string;
   let bobKey: string;

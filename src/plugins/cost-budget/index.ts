@@ -23,7 +23,6 @@ import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { TokenVerifier } from '../../auth/jwt.ts';
 import { principalIdOf, type Viewer } from '../../auth/viewer.ts';
 import type { BucketSpec, Config } from '../../config.ts';
 import type { RequestContext } from '../../context.ts';
@@ -36,6 +35,7 @@ import { type Plan, tenants } from '../../db/schema.ts';
 import { readAsTenant } from '../../db/tenant-scope.ts';
 import { apiError, ErrorCode } from '../../errors.ts';
 import { createClientAddressResolver, type NodeServerContext } from '../../http/client-address.ts';
+import { viewerOf } from '../authentication.ts';
 import { wantsCostExplain } from '../cost-analysis.ts';
 import { addCostTime } from '../server-timing.ts';
 import { createMemoryBudgetStore } from './memory-store.ts';
@@ -47,8 +47,6 @@ export interface CostBudgetOptions {
   config: Config;
   /** Where tenants' plans are read (outside any request transaction, cached). */
   database: Database;
-  /** Identifies callers whose request failed before authentication ran (e.g. a syntax error). */
-  verifier: TokenVerifier;
   logger: Logger;
   /** Budgets in Redis, shared by all instances. Default: in process memory. */
   redis?: Redis;
@@ -163,7 +161,6 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
     }
   };
 
-  const viewers = new WeakMap<Request, Viewer | null>();
   const contexts = new WeakMap<Request, object>();
   const readings = new WeakMap<Request, Reading>();
 
@@ -194,18 +191,8 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
     };
   };
 
-  /** Who the caller is when the request never reached authentication (parse errors etc.). */
-  const identify = async (request: Request): Promise<Viewer | null> => {
-    if (viewers.has(request)) return viewers.get(request) ?? null;
-    const token = /^Bearer +([^\s]+) *$/i.exec(request.headers.get('authorization') ?? '')?.[1];
-    if (!token) return null;
-    return options.verifier.verify(token).catch(() => null);
-  };
-
   return {
     onContextBuilding({ context }) {
-      // Runs after useAuthentication's hook (plugin order), so the viewer is known here.
-      viewers.set(context.request, context.viewer);
       contexts.set(context.request, context);
     },
 
@@ -328,7 +315,8 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
         const subject = await subjectOf(
           request,
           serverContext as NodeServerContext,
-          await identify(request),
+          // Authenticated once, when the request was parsed (plugins/authentication.ts).
+          viewerOf(request) ?? null,
         ).catch(() => undefined);
         if (!subject) return;
         reading = await readNow(subject);
