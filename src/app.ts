@@ -4,6 +4,7 @@
  * pipeline (plugins/index.ts lists it in order).
  */
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { createApiKeyVerifier, withApiKeys } from './auth/api-keys.ts';
 import type { AppContext } from './context.ts';
 import { maskErrorForClient } from './errors.ts';
 import { corsOptions } from './http/cors.ts';
@@ -74,6 +75,8 @@ export function createApp(deps: AppDeps) {
     plugins: [
       ...createPlugins({
         ...deps,
+        // Bearer JWTs, and `oak_…` API keys looked up in this database (auth/api-keys.ts).
+        verifier: withApiKeys(deps.verifier, createApiKeyVerifier(database, { logger })),
         database,
         graphiqlPolicy: graphiql?.policy,
       }),

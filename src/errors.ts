@@ -171,6 +171,7 @@ export const UserErrorCode = {
   TOO_MANY_ROOT_FIELDS: 'An operation has more than MAX_ROOT_FIELDS root fields.',
   TOO_MANY_DIRECTIVES: 'An operation uses more than MAX_DIRECTIVES directives.',
   QUERY_TOO_COMPLEX: 'An operation can cost more than MAX_COST points.',
+  FORBIDDEN_SCOPE: 'An API key was asked for a scope its creator does not hold.',
 } as const;
 
 export type UserErrorCode = keyof typeof UserErrorCode;

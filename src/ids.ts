@@ -15,6 +15,17 @@ export const IdPrefix = {
   WebhookDelivery: 'whdl',
 } as const;
 
+/**
+ * Prefixes of objects that are not Nodes (`node(id:)` does not route to them): API keys are
+ * fetched through `apiKeys`, audit events through `auditEvents`.
+ */
+export const OtherIdPrefix = {
+  ApiKey: 'key',
+  AuditEvent: 'aud',
+} as const;
+
+export type OtherIdPrefix = (typeof OtherIdPrefix)[keyof typeof OtherIdPrefix];
+
 /** `nodes(ids:)` fetches at most this many objects in one call. */
 export const MAX_NODES_IDS = 100;
 
@@ -25,7 +36,7 @@ const typenameByPrefix = new Map<string, NodeTypename>(
   Object.entries(IdPrefix).map(([typename, prefix]) => [prefix, typename as NodeTypename]),
 );
 
-export function newId(prefix: IdPrefix): string {
+export function newId(prefix: IdPrefix | OtherIdPrefix): string {
   return typeid(prefix).toString();
 }
 
@@ -48,6 +59,16 @@ export function parseId(id: string): { typename: NodeTypename; id: string } | nu
     return typename ? { typename, id: parsed.toString() } : null;
   } catch {
     return null;
+  }
+}
+
+/** True when `id` is a well-formed TypeID of an object that is not a Node (an API key …). */
+export function isOtherIdOf(prefix: OtherIdPrefix, id: string): boolean {
+  if (id.length > 90) return false;
+  try {
+    return TypeID.fromString(id).getType() === prefix;
+  } catch {
+    return false;
   }
 }
 

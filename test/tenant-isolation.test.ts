@@ -41,6 +41,8 @@ import {
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiKeys,
+  auditEvents,
   orderItems,
   orders,
   products,
@@ -67,6 +69,10 @@ const TABLES: Record<string, { table: PgTable; id: AnyPgColumn; tenant: AnyPgCol
   Product: { table: products, id: products.id, tenant: products.tenantId },
   Order: { table: orders, id: orders.id, tenant: orders.tenantId },
   OrderItem: { table: orderItems, id: orderItems.id, tenant: orderItems.tenantId },
+  // Not a Node (node(id:) does not route to it), but ids name it: revokeApiKey(input.id).
+  ApiKey: { table: apiKeys, id: apiKeys.id, tenant: apiKeys.tenantId },
+  // No id slot names it; its rows are listed by auditEvents.
+  AuditEvent: { table: auditEvents, id: auditEvents.id, tenant: auditEvents.tenantId },
   WebhookEndpoint: {
     table: webhookEndpoints,
     id: webhookEndpoints.id,
@@ -99,6 +105,9 @@ const NODE_TYPES = schema
   .map((type) => type.name)
   .sort();
 
+/** Types an ID slot can name: the Nodes, and the objects that are looked up by id elsewhere. */
+const ID_TYPES = [...NODE_TYPES, 'ApiKey'];
+
 /** A place in the variables that holds an id of `typename` owned by `tenant`. */
 class IdRef {
   constructor(
@@ -117,7 +126,7 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
   const base = slotName.replace(/Ids?$/, '');
   if (/^ids?$/.test(slotName)) {
     const returned = getNamedType(field.type);
-    if (NODE_TYPES.includes(returned.name)) return [returned.name];
+    if (ID_TYPES.includes(returned.name)) return [returned.name];
     if (isInterfaceType(returned)) {
       return schema.getPossibleTypes(returned).map((type) => type.name);
     }
@@ -132,14 +141,14 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
                 /^deleted(\w+)Id$/.exec(payloadField.name)?.[1] ??
                 getNamedType(payloadField.type).name,
             )
-            .filter((name) => NODE_TYPES.includes(name)),
+            .filter((name) => ID_TYPES.includes(name)),
         ),
       ];
     }
     return [];
   }
   const capitalized = base.charAt(0).toUpperCase() + base.slice(1);
-  if (NODE_TYPES.includes(capitalized)) return [capitalized];
+  if (ID_TYPES.includes(capitalized)) return [capitalized];
   // `deliveryId` names the one Node whose name ends so (WebhookDelivery).
   const suffixed = NODE_TYPES.filter((name) => name.endsWith(capitalized));
   if (suffixed.length === 1) return suffixed;
@@ -152,7 +161,7 @@ function nodeTypesFor(slotName: string, field: GraphQLField<unknown, unknown>): 
           const related = type.getFields()[base];
           return related ? [getNamedType(related.type).name] : [];
         })
-        .filter((name) => NODE_TYPES.includes(name)),
+        .filter((name) => ID_TYPES.includes(name)),
     ),
   ];
 }
@@ -443,6 +452,7 @@ function sampleIds(tenantRows: Record<string, Record<string, unknown>[]>): Recor
     Product: product.id as string,
     Order: order.id as string,
     OrderItem: item.id as string,
+    ApiKey: tenantRows.ApiKey![0]!.id as string,
     WebhookEndpoint: tenantRows.WebhookEndpoint![0]!.id as string,
     WebhookDelivery: tenantRows.WebhookDelivery![0]!.id as string,
   };
@@ -476,6 +486,15 @@ beforeAll(async () => {
   });
   await addWebhookRows(t.ids.tenants.acme!);
   await addWebhookRows(t.ids.tenants.globex!);
+  // An API key in each tenant, so that revokeApiKey and apiKeys have rows to leak.
+  for (const as of ['acme/alice', 'globex/dave'] as const) {
+    const created = await t.graphql(
+      'mutation Key($input: CreateApiKeyInput!) { createApiKey(input: $input) { userErrors { code } } }',
+      { input: { name: `${as} key`, scopes: ['read:products'] } },
+      { as },
+    );
+    expect(created.body.data?.createApiKey.userErrors).toEqual([]);
+  }
   rows = await bothTenants();
   samples = { acme: sampleIds(rows.acme), globex: sampleIds(rows.globex) };
   idsOf = {
@@ -677,6 +696,10 @@ describe('every list reachable from the root, read by acme', () => {
     // Each list was seen holding rows, so each was checked.
     expect(listFields.filter((name) => !lists.has(name))).toEqual([]);
     expect([...ids].filter((id) => idsOf.globex.has(id))).toEqual([]);
-    expect([...ids].sort()).toEqual([...idsOf.acme].sort());
+    // The rows as they are now: reading dataExport recorded an audit event.
+    const acmeNow = Object.values((await bothTenants()).acme).flatMap((list) =>
+      list.map((row) => row.id as string),
+    );
+    expect([...ids].sort()).toEqual(acmeNow.sort());
   });
 });

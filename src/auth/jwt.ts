@@ -374,6 +374,7 @@ function viewerFromClaims(payload: JWTPayload): Viewer {
   const requested = scope === undefined ? undefined : scope.split(/\s+/).filter(Boolean);
   return Object.freeze({
     userId: user.id,
+    apiKeyId: null,
     tenantId: tenant.id,
     role: role as Role,
     scopes: effectiveScopes(role as Role, requested),

@@ -13,6 +13,8 @@ export const SCOPES = [
   'read:pii',
   'admin:persisted-operations',
   'admin:webhooks',
+  'admin:api-keys',
+  'admin:privacy',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -27,11 +29,21 @@ export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   admin: SCOPES,
 };
 
+/**
+ * A user (from a JWT) or a service principal (an API key, docs/api-keys.md): exactly one of
+ * `userId` and `apiKeyId` is set. A key has no role: it may do what its scopes allow.
+ */
 export interface Viewer {
-  readonly userId: string;
+  readonly userId: string | null;
+  readonly apiKeyId: string | null;
   readonly tenantId: string;
-  readonly role: Role;
+  readonly role: Role | null;
   readonly scopes: ReadonlySet<Scope>;
+}
+
+/** Who pays and who is limited: the user's or the key's id (cost budgets, rate limits). */
+export function principalIdOf(viewer: Viewer): string {
+  return (viewer.userId ?? viewer.apiKeyId) as string;
 }
 
 export function isScope(value: string): value is Scope {

@@ -70,6 +70,8 @@ export const users = pgTable(
     displayName: text('display_name').notNull().default(''),
     role: roleEnum('role').notNull().default('viewer'),
     createdAt: createdAt(),
+    /** Set once by `eraseUser`: the row's personal data is a tombstone from then on. */
+    erasedAt: timestampMs('erased_at'),
   },
   (t) => [
     unique('users_tenant_username_unique').on(t.tenantId, t.username),
@@ -360,11 +362,71 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/**
+ * API keys of server-to-server clients (docs/api-keys.md). The secret is never stored: only its
+ * SHA-256 (`secret_hash`), which is what a request's key is looked up by, and its first
+ * characters (`prefix`) so that people can recognise their keys.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    secretHash: text('secret_hash').notNull(),
+    scopes: text('scopes').array().notNull(),
+    /** The admin who created it (a user id, `usr_…`). */
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestampMs('expires_at'),
+    lastUsedAt: timestampMs('last_used_at'),
+    revokedAt: timestampMs('revoked_at'),
+  },
+  (t) => [
+    unique('api_keys_secret_hash_unique').on(t.secretHash),
+    unique('api_keys_tenant_id_id_unique').on(t.tenantId, t.id),
+    index('api_keys_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('api_keys_tenant_created_by_idx').on(t.tenantId, t.createdBy),
+    check('api_keys_name_length', sql`char_length(${t.name}) between 1 and 100`),
+    check('api_keys_secret_hash_format', sql`${t.secretHash} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/**
+ * Who did what to which object, and when (docs/privacy.md). Ids only, never personal data:
+ * an erased user's events still name their id, which now leads to a tombstone.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    /** The user (`usr_…`) or API key (`key_…`) that acted. */
+    actorId: text('actor_id').notNull(),
+    action: text('action').notNull(),
+    /** The object acted on (an id), when there is one. */
+    targetId: text('target_id'),
+    requestId: text('request_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('audit_events_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    check('audit_events_action_format', sql`${t.action} ~ '^[a-z_]+\\.[a-z_]+$'`),
+  ],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ProductRow = typeof products.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderItemRow = typeof orderItems.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type PersistedOperationRow = typeof persistedOperations.$inferSelect;
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;

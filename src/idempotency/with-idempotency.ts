@@ -13,9 +13,11 @@
  * blocks on its uncommitted row (PostgreSQL) for at most `IDEMPOTENCY_WAIT_MS`, then sees its
  * result, or fails with IDEMPOTENCY_IN_PROGRESS.
  */
+
 import { createHash } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { ExecutionResult, GraphQLResolveInfo } from 'graphql';
+import { principalIdOf } from '../auth/viewer.ts';
 import type { ExecutionContext, RequestContext } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema.ts';
@@ -85,7 +87,8 @@ export async function withIdempotency<T extends MutationOutcome>(
   if (!viewer) throw apiError(ErrorCode.UNAUTHENTICATED, 'Authentication is required.');
   const scope: Scope = {
     tenantId: viewer.tenantId,
-    userId: viewer.userId,
+    // An API key's records are its own, as a user's are theirs.
+    userId: principalIdOf(viewer),
     mutation: call.info.fieldName,
     key,
   };

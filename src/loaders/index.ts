@@ -8,6 +8,8 @@
  * request's transaction is the second wall. Results come back in the order of the keys,
  * with null (or an empty list) where nothing matched, as DataLoader requires.
  */
+export * from './api-key-pages.ts';
+export * from './audit-event-pages.ts';
 export * from './batching.ts';
 export * from './by-id.ts';
 export * from './order-pages.ts';

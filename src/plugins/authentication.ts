@@ -1,5 +1,6 @@
 /**
- * Authentication: `Authorization: Bearer <JWT>` → the request's viewer. No header means
+ * Authentication: `Authorization: Bearer <JWT>` or `Bearer oak_…` (an API key,
+ * auth/api-keys.ts) → the request's viewer. No header means
  * anonymous (viewer null), which sees no tenant data. A header that is present but wrong
  * (not Bearer, malformed, expired, badly signed, foreign) is a 401 UNAUTHENTICATED with
  * `WWW-Authenticate` — never a silent downgrade to anonymous, which would hide client bugs.
@@ -38,6 +39,11 @@ function rejected(description: string) {
       },
     },
   });
+}
+
+/** The 401 of a token or API key that is no longer good (its user erased, the key revoked). */
+export function tokenRejected(): GraphQLError {
+  return rejected('The token could not be verified.');
 }
 
 type Outcome = { readonly viewer: Viewer | null } | { readonly error: GraphQLError };

@@ -114,8 +114,9 @@ export function createPlugins(deps: PipelineDeps): Plugin<RequestContext>[] {
     // POST bodies must be JSON (415); a GET must carry a header that forces a preflight (403).
     useJsonBodies() as Plugin<RequestContext>,
     useCsrfPrevention() as Plugin<RequestContext>,
-    // 1. Authentication, once per request: Bearer JWT → viewer, kept per request (`viewerOf`)
-    //    for everything below; a rejected token is answered 401 when the context is built.
+    // 1. Authentication, once per request: Bearer JWT or `oak_` API key → viewer, kept per
+    //    request (`viewerOf`) for everything below; a rejected one is answered 401 when the
+    //    context is built.
     useAuthentication({ verifier: deps.verifier, logger: deps.logger }),
 
     // ── Params (onParams): which document ─────────────────────────────────────────────────

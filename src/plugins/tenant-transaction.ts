@@ -25,7 +25,15 @@
  * a connect timeout, a connection destroyed for not answering, or a late success.
  */
 import { sql } from 'drizzle-orm';
-import { type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  GraphQLError,
+  getOperationAST,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.ts';
 import { isConnectionFailure } from '../db/circuit-breaker.ts';
@@ -37,6 +45,8 @@ import {
   type StatementCount,
 } from '../db/statement-counter.ts';
 import { apiError, ErrorCode } from '../errors.ts';
+import { AUDITED_QUERY_FIELDS } from '../services/audit.ts';
+import { tokenRejected } from './authentication.ts';
 import { timeoutError } from './execution-timeout.ts';
 
 export interface TenantTransactionOptions {
@@ -80,10 +90,54 @@ type Phase = 'starting' | 'running' | 'committing' | 'ended';
 
 export const SQL_STATEMENTS_HEADER = 'X-SQL-Statements';
 
-const setUpTransaction = preparedStatement<{ tenantId: string; role: string; readOnly: string }>(
+/**
+ * Also asks whether the caller still may act (drizzle/0012 `request_principal_active`): false
+ * once its user was erased or its API key revoked or expired, which a verified token or key
+ * kept in memory (auth/jwt.ts, auth/api-keys.ts) cannot know. Folded in here, it costs no round
+ * trip; the caller then gets the same 401 as for a bad token.
+ */
+const setUpTransaction = preparedStatement<{
+  tenantId: string;
+  userId: string;
+  apiKeyId: string;
+  role: string;
+  readOnly: string;
+}>(
   'set_up_request_transaction',
-  sql`select set_config('app.tenant_id', ${sql.placeholder('tenantId')}, true), set_config('role', ${sql.placeholder('role')}, true), set_config('transaction_read_only', ${sql.placeholder('readOnly')}, true)`,
+  sql`select request_principal_active(${sql.placeholder('tenantId')}, ${sql.placeholder('userId')}, ${sql.placeholder('apiKeyId')}) as active, set_config('app.tenant_id', ${sql.placeholder('tenantId')}, true), set_config('role', ${sql.placeholder('role')}, true), set_config('transaction_read_only', ${sql.placeholder('readOnly')}, true)`,
 );
+
+function isActive(result: unknown): boolean {
+  const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+  return (rows[0] as { active?: unknown } | undefined)?.active !== false;
+}
+
+/** True when a query selects a root field that records an audit event (`dataExport`). */
+function selectsAuditedField(
+  operation: OperationDefinitionNode | null | undefined,
+  document: DocumentNode,
+): boolean {
+  if (!operation) return false;
+  const fragments = new Map(
+    document.definitions.flatMap((definition) =>
+      definition.kind === Kind.FRAGMENT_DEFINITION
+        ? [[definition.name.value, definition.selectionSet] as const]
+        : [],
+    ),
+  );
+  const seen = new Set<string>();
+  const visit = (selectionSet: SelectionSetNode): boolean =>
+    selectionSet.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return AUDITED_QUERY_FIELDS.has(selection.name.value);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet);
+      const name = selection.name.value;
+      if (seen.has(name)) return false;
+      seen.add(name);
+      const fragment = fragments.get(name);
+      return fragment ? visit(fragment) : false;
+    });
+  return visit(operation.selectionSet);
+}
 
 /** Per request: the statements its transactions sent, and the time they took. */
 const counts = new WeakMap<Request, StatementCount>();
@@ -117,7 +171,8 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
       setExecuteFn((args) => {
         const context = args.contextValue as RequestContext;
         const operation = getOperationAST(args.document, args.operationName);
-        const readOnly = operation?.operation !== 'mutation';
+        const readOnly =
+          operation?.operation !== 'mutation' && !selectsAuditedField(operation, args.document);
         // An empty tenant matches no row: anonymous callers see nothing.
         const tenantId = context.viewer?.tenantId ?? '';
         const counter = counts.get(context.request) ?? newStatementCount();
@@ -204,11 +259,14 @@ export function useTenantTransaction(options: TenantTransactionOptions): Plugin<
               // One round trip sets up the whole transaction: the tenant, the role RLS
               // applies to, and read-only for queries. (Drizzle's own transaction options
               // would add a SET TRANSACTION statement; READ COMMITTED is the default.)
-              await setUpTransaction(tx as unknown as Db, {
+              const setUp = await setUpTransaction(tx as unknown as Db, {
                 tenantId,
+                userId: context.viewer?.userId ?? '',
+                apiKeyId: context.viewer?.apiKeyId ?? '',
                 role: APP_ROLE,
                 readOnly: readOnly ? 'on' : 'off',
               });
+              if (!isActive(setUp)) throw tokenRejected();
               Object.assign(context, { tx });
               executed = await executeFn(args);
               // What other plugins must commit with the writes (idempotency records).

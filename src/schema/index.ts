@@ -18,6 +18,8 @@ import './viewer.ts';
 import './rate-limit.ts';
 import './persisted-operation.ts';
 import './webhook.ts';
+import './api-key.ts';
+import './privacy.ts';
 
 // The schema's directives are graphql-js's own (@skip, @include, @deprecated, @specifiedBy) and
 // ours: a list of ours alone would replace the specified ones, and every operation using @skip

@@ -107,7 +107,10 @@ builder.queryFields((t) => ({
       const filter = orderListFilter(args);
       const conditions = orderListConditions(viewer.tenantId, filter);
       // Without Order's rule a caller's list is its own orders, whatever the filter says.
-      if (!allows(viewer, ORDER_READERS)) conditions.push(eq(orders.customerId, viewer.userId));
+      // (An API key is no customer: without the rule it sees none.)
+      if (!allows(viewer, ORDER_READERS)) {
+        conditions.push(eq(orders.customerId, viewer.userId ?? ''));
+      }
       return keysetConnection({
         args,
         limits: ctx.config.pagination,

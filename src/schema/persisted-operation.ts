@@ -11,11 +11,13 @@
  * through code review and a deployment, widens it for every tenant.
  */
 
+import { principalIdOf } from '../auth/viewer.ts';
 import type { PersistedOperationRow } from '../db/schema.ts';
 import { type UserErrorShape, userError } from '../errors.ts';
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { analyzeOperation, type OperationType } from '../persisted-operations/analyze.ts';
 import { insertOperation } from '../persisted-operations/store.ts';
+import { recordAuditEvent } from '../services/audit.ts';
 import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { userErrorsField } from './common.ts';
@@ -108,7 +110,7 @@ builder.relayMutationField(
           tx,
           viewer.tenantId,
           analysis.operation,
-          viewer.userId,
+          principalIdOf(viewer),
         );
         if (outcome.status === 'collision') {
           return {
@@ -122,6 +124,14 @@ builder.relayMutationField(
               ),
             ],
           };
+        }
+        if (outcome.status === 'created') {
+          await recordAuditEvent(
+            tx,
+            { viewer, requestId: ctx.requestId },
+            'persisted_operation.registered',
+            `sha256:${outcome.row.id}`,
+          );
         }
         return {
           persistedOperation: outcome.row,

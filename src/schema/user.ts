@@ -36,6 +36,12 @@ User.implement({
     }),
     role: t.expose('role', { type: RoleEnum, description: 'What the user may do.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user joined.' }),
+    erasedAt: t.expose('erasedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When the personal data was erased (eraseUser): username, display name and email are then a tombstone. Null if never.',
+    }),
     tenant: t.field({
       type: Tenant,
       description: 'The tenant the user belongs to.',

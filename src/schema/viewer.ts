@@ -1,5 +1,6 @@
 import type { Viewer as ViewerShape } from '../auth/viewer.ts';
-import { batched } from '../loaders/index.ts';
+import { batched, loadApiKey } from '../loaders/index.ts';
+import { ApiKey } from './api-key.ts';
 import { builder } from './builder.ts';
 import { connectionListSize } from './cost-directives.ts';
 import { OrderConnection } from './order.ts';
@@ -8,13 +9,21 @@ import { Tenant } from './tenant.ts';
 import { User } from './user.ts';
 
 const Viewer = builder.objectRef<ViewerShape>('Viewer').implement({
-  description: 'The caller: the user and tenant its token names, and what it may do.',
+  description:
+    'The caller: the user (or API key) and tenant its credential names, and what it may do.',
   fields: (t) => ({
     user: t.field({
       type: User,
       nullable: true,
-      description: 'The calling user; null if the user no longer exists.',
+      description: 'The calling user; null for an API key, or if the user no longer exists.',
       resolve: (viewer) => viewer.userId,
+    }),
+    apiKey: t.field({
+      type: ApiKey,
+      nullable: true,
+      description: 'The calling API key; null when the caller is a user.',
+      resolve: (viewer, _args, ctx) =>
+        viewer.apiKeyId === null ? null : loadApiKey(ctx.tx, viewer.tenantId, viewer.apiKeyId),
     }),
     tenant: t.field({
       type: Tenant,
@@ -23,7 +32,8 @@ const Viewer = builder.objectRef<ViewerShape>('Viewer').implement({
       resolve: (viewer) => viewer.tenantId,
     }),
     scopes: t.stringList({
-      description: "The caller's effective scopes: its role's, narrowed by the token.",
+      description:
+        "The caller's effective scopes: its role's, narrowed by the token; an API key's own.",
       resolve: (viewer) => [...viewer.scopes].sort(),
     }),
     orders: t.loadable({
@@ -35,7 +45,8 @@ const Viewer = builder.objectRef<ViewerShape>('Viewer').implement({
       load: batched((userIds: string[], ctx, args) =>
         loadOrderConnectionsOfUsers(ctx, userIds, args),
       ),
-      resolve: (viewer) => viewer.userId,
+      // An API key is no customer: its page is empty.
+      resolve: (viewer) => viewer.userId ?? '',
     }),
   }),
 });

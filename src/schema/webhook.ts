@@ -16,6 +16,7 @@ import {
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { batched } from '../loaders/index.ts';
 import { keysetConnection, type SortKey } from '../loaders/pagination.ts';
+import { withAuditEvent } from '../services/audit.ts';
 import { inSavepoint } from '../services/mutation.ts';
 import {
   createWebhookEndpoint,
@@ -316,7 +317,13 @@ builder.relayMutationField(
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info, required: true }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
-          createWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
+          withAuditEvent(
+            tx,
+            { viewer, requestId: ctx.requestId },
+            'webhook_endpoint.created',
+            () => createWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
+            (outcome) => outcome.webhookEndpoint?.id,
+          ),
         ),
       );
     },
@@ -348,7 +355,13 @@ builder.relayMutationField(
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
-          updateWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
+          withAuditEvent(
+            tx,
+            { viewer, requestId: ctx.requestId },
+            'webhook_endpoint.updated',
+            () => updateWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
+            (outcome) => outcome.webhookEndpoint?.id,
+          ),
         ),
       );
     },
@@ -377,7 +390,15 @@ builder.relayMutationField(
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) => deleteWebhookEndpoint(tx, viewer.tenantId, input.id)),
+        inSavepoint(idempotent, (tx) =>
+          withAuditEvent(
+            tx,
+            { viewer, requestId: ctx.requestId },
+            'webhook_endpoint.deleted',
+            () => deleteWebhookEndpoint(tx, viewer.tenantId, input.id),
+            (outcome) => outcome.deletedWebhookEndpointId,
+          ),
+        ),
       );
     },
   },
@@ -411,7 +432,15 @@ builder.relayMutationField(
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) => rotateWebhookSecret(tx, viewer.tenantId, input.id)),
+        inSavepoint(idempotent, (tx) =>
+          withAuditEvent(
+            tx,
+            { viewer, requestId: ctx.requestId },
+            'webhook_endpoint.secret_rotated',
+            () => rotateWebhookSecret(tx, viewer.tenantId, input.id),
+            (outcome) => outcome.webhookEndpoint?.id,
+          ),
+        ),
       );
     },
   },

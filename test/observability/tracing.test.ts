@@ -46,7 +46,7 @@ const PRODUCTS = /* GraphQL */ `
 `;
 
 const SET_UP_TRANSACTION =
-  "select set_config('app.tenant_id', $1, true), set_config('role', $2, true), set_config('transaction_read_only', $3, true)";
+  "select request_principal_active($1, $2, $3) as active, set_config('app.tenant_id', $4, true), set_config('role', $5, true), set_config('transaction_read_only', $6, true)";
 
 const REQUEST_ID = 'trace-test-0001';
 

@@ -163,7 +163,9 @@ describe('with a valid token', () => {
       data: {
         viewer: {
           scopes: [
+            'admin:api-keys',
             'admin:persisted-operations',
+            'admin:privacy',
             'admin:webhooks',
             'read:orders',
             'read:pii',

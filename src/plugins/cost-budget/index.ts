@@ -23,7 +23,7 @@ import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Viewer } from '../../auth/viewer.ts';
+import { principalIdOf, type Viewer } from '../../auth/viewer.ts';
 import type { BucketSpec, Config } from '../../config.ts';
 import type { RequestContext } from '../../context.ts';
 import { actualCostOf } from '../../cost/actual-cost.ts';
@@ -126,7 +126,7 @@ export function useCostBudget(options: CostBudgetOptions): Plugin<RequestContext
   ): Promise<Subject> =>
     viewer
       ? {
-          key: `${viewer.tenantId}:${viewer.userId}`,
+          key: `${viewer.tenantId}:${principalIdOf(viewer)}`,
           spec: config.cost.budgets[await planOf(viewer.tenantId)],
         }
       : { key: `anon:${clientAddress(request, server)}`, spec: config.cost.budgets.anonymous };

@@ -16,6 +16,7 @@
  * executes (there is no partial `data`), so the operation as a whole was refused, and 429 with
  * Retry-After is what tells any HTTP client or proxy to back off and when.
  */
+
 import { useRateLimiter } from '@envelop/rate-limiter';
 import { getDirectiveExtensions } from '@graphql-tools/utils';
 import {
@@ -31,6 +32,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import ms from 'ms';
 import type { Logger } from 'pino';
+import { principalIdOf } from '../../auth/viewer.ts';
 import type { RequestContext } from '../../context.ts';
 import { ErrorCode } from '../../errors.ts';
 import { createClientAddressResolver, type NodeServerContext } from '../../http/client-address.ts';
@@ -76,7 +78,7 @@ export function useFieldRateLimits(options: FieldRateLimitsOptions): Plugin<Requ
 
   const callerOf = (context: RequestContext & NodeServerContext): string =>
     context.viewer
-      ? `user:${context.viewer.tenantId}:${context.viewer.userId}`
+      ? `user:${context.viewer.tenantId}:${principalIdOf(context.viewer)}`
       : `address:${clientAddress(context.request, context)}`;
 
   return {
