@@ -468,7 +468,16 @@ builder.relayMutationField(
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) => redeliverWebhook(tx, viewer.tenantId, input.deliveryId)),
+        inSavepoint(idempotent, (tx) =>
+          withAuditEvent(
+            tx,
+            { viewer, requestId: ctx.requestId },
+            'webhook_delivery.redelivered',
+            () => redeliverWebhook(tx, viewer.tenantId, input.deliveryId),
+            // The delivery asked for; the new one is in the payload and shares its event.
+            (outcome) => outcome.webhookDelivery && String(input.deliveryId),
+          ),
+        ),
       );
     },
   },

@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = {
   'webhook_endpoint.updated': 'A webhook endpoint was changed.',
   'webhook_endpoint.deleted': 'A webhook endpoint was deleted.',
   'webhook_endpoint.secret_rotated': "A webhook endpoint's signing secret was rotated.",
+  'webhook_delivery.redelivered': "A webhook delivery's event was sent again (redeliverWebhook).",
   'user.exported': "A user's data was exported (dataExport).",
   'user.erased': "A user's personal data was erased (eraseUser).",
 } as const;

@@ -289,16 +289,62 @@ describe('a request with an API key', () => {
     expect(spent.body.data?.rateLimit.currentlyAvailable).toBeLessThan(100_000 - 40);
   });
 
-  it('records lastUsedAt, off the request path', async () => {
+  it('has field rate limits of its own, apart from its creator’s and other keys’', async () => {
+    // createOrder allows 30 calls a minute per caller. The limit counts a call before the
+    // resolver runs, so a key's calls count though the resolver then refuses them.
+    const busy = await createKey({ name: 'Busy', scopes: ['write:orders'] });
+    const idle = await createKey({ name: 'Idle', scopes: ['write:orders'] });
+    const callAs = (authorization: string, n: number) =>
+      t.graphql(
+        CREATE_ORDER,
+        { input: { items: [], clientMutationId: `key-limit-${n}` } },
+        { authorization },
+      );
+    for (let n = 0; n < 30; n++) {
+      const response = await callAs(busy.bearer, n);
+      expect(response.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    const limited = await callAs(busy.bearer, 30);
+    expect(limited.status).toBe(429);
+    expect(limited.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    const otherKey = await callAs(idle.bearer, 31);
+    expect(otherKey.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const products = await t.graphql(READS, {}, { as: 'acme/alice' });
+    const creator = await t.graphql(
+      CREATE_ORDER,
+      {
+        input: {
+          items: [{ productId: products.body.data?.products.nodes[0].id, quantity: 1 }],
+          clientMutationId: 'key-limit-creator',
+        },
+      },
+      { as: 'acme/alice' },
+    );
+    expect(creator.status).toBe(200);
+    expect(creator.body.data?.createOrder).toEqual({
+      order: { id: expect.any(String) },
+      userErrors: [],
+    });
+  });
+
+  it('records lastUsedAt off the request path, at most once a minute', async () => {
+    const lastUsedAtOf = async () => {
+      const list = await t.graphql(LIST_KEYS, {}, { as: 'acme/alice' });
+      return list.body.data?.apiKeys.nodes.find((node: { id: string }) => node.id === key.id)
+        ?.lastUsedAt as string | null;
+    };
     let lastUsedAt: string | null = null;
     for (let attempt = 0; attempt < 50 && !lastUsedAt; attempt++) {
-      const list = await t.graphql(LIST_KEYS, {}, { as: 'acme/alice' });
-      lastUsedAt = list.body.data?.apiKeys.nodes.find(
-        (node: { id: string }) => node.id === key.id,
-      )?.lastUsedAt;
+      lastUsedAt = await lastUsedAtOf();
       if (!lastUsedAt) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(Date.parse(lastUsedAt as string)).toBeGreaterThan(Date.now() - 60_000);
+    // Used again within the minute (and written again, as another process would): unchanged.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await t.graphql(WHO_AM_I, {}, { authorization: key.bearer })).status).toBe(200);
+    await t.database.db.execute(sql`select touch_api_key(${t.ids.tenants.acme}, ${key.id})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await lastUsedAtOf()).toBe(lastUsedAt);
   });
 });
 

@@ -604,6 +604,19 @@ describe('delivery', () => {
     expect(new Set(hooks.received.map((r) => r.headers['webhook-id']))).toEqual(
       new Set([failed!.eventId]),
     );
+    // Sending an event again is an audited act (docs/privacy.md), recorded against the delivery asked for.
+    const audit = await t.graphql(
+      '{ auditEvents(first: 1) { nodes { action targetId actorId } } }',
+      {},
+      { as: 'acme/alice' },
+    );
+    expect(audit.body.data?.auditEvents.nodes).toEqual([
+      {
+        action: 'WEBHOOK_DELIVERY_REDELIVERED',
+        targetId: failed!.id,
+        actorId: t.ids.users['acme/alice'],
+      },
+    ]);
   });
 
   it.each([410, 302])('does not retry (or follow) a %s answer', async (status) => {
