@@ -12,11 +12,19 @@
  * (IDEMPOTENCY_KEY_REUSED). A retry that arrives while the first request is still running
  * blocks on its uncommitted row (PostgreSQL) for at most `IDEMPOTENCY_WAIT_MS`, then sees its
  * result, or fails with IDEMPOTENCY_IN_PROGRESS.
+ *
+ * Secrets a payload shows once (an API key's, a webhook signing secret) are never stored here:
+ * the stored payload has null in their place, and so has a replay.
  */
 
 import { createHash } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import type { ExecutionResult, GraphQLResolveInfo } from 'graphql';
+import {
+  type ExecutionResult,
+  type GraphQLResolveInfo,
+  Kind,
+  type SelectionSetNode,
+} from 'graphql';
 import { principalIdOf } from '../auth/viewer.ts';
 import type { ExecutionContext, RequestContext } from '../context.ts';
 import type { Db } from '../db/client.ts';
@@ -39,6 +47,8 @@ export interface IdempotentMutation {
   info: GraphQLResolveInfo;
   /** Whether a key is mandatory (the creating mutations): BAD_USER_INPUT without one. */
   required?: boolean;
+  /** Payload fields holding a secret shown once: stored (and replayed) as null. */
+  secretFields?: readonly string[];
 }
 
 interface Scope {
@@ -50,7 +60,7 @@ interface Scope {
 
 interface RequestState {
   /** Keys this request claimed: their payloads are stored once the operation has executed. */
-  claims: { responseKey: string; scope: Scope }[];
+  claims: { responseKey: string; scope: Scope; secretKeys: readonly string[] }[];
   /** Payloads replayed instead of executing, by response key. */
   replays: Map<string, string>;
 }
@@ -135,7 +145,8 @@ export async function withIdempotency<T extends MutationOutcome>(
       );
       if (claimed.length > 0) {
         outcome = await run(tx);
-        state.claims.push({ responseKey, scope });
+        const secretKeys = call.secretFields ? responseKeysOf(call.info, call.secretFields) : [];
+        state.claims.push({ responseKey, scope, secretKeys });
         return;
       }
       const [existing] = await tx
@@ -178,8 +189,8 @@ export async function completeIdempotentMutations(
   if (!state) return;
   states.delete(ctx.request);
   const data = result.data as Record<string, unknown> | null | undefined;
-  for (const { responseKey, scope } of state.claims) {
-    const payload = data?.[responseKey] ?? null;
+  for (const { responseKey, scope, secretKeys } of state.claims) {
+    const payload = withoutSecrets(data?.[responseKey] ?? null, secretKeys);
     await tx
       .update(idempotencyKeys)
       .set({ response: JSON.stringify(payload) })
@@ -202,6 +213,36 @@ export async function completeIdempotentMutations(
     idempotentReplay: true,
   };
   replayedRequests.add(ctx.request);
+}
+
+/**
+ * The response keys (aliases included) under which the mutation's selection asks for any of
+ * `fieldNames` on its payload, through fragments too.
+ */
+function responseKeysOf(info: GraphQLResolveInfo, fieldNames: readonly string[]): string[] {
+  const keys = new Set<string>();
+  const visit = (selectionSet: SelectionSetNode | undefined) => {
+    for (const selection of selectionSet?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) {
+        if (fieldNames.includes(selection.name.value)) {
+          keys.add(selection.alias?.value ?? selection.name.value);
+        }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet);
+      } else {
+        visit(info.fragments[selection.name.value]?.selectionSet);
+      }
+    }
+  };
+  for (const node of info.fieldNodes) visit(node.selectionSet);
+  return [...keys];
+}
+
+function withoutSecrets(payload: unknown, secretKeys: readonly string[]): unknown {
+  if (secretKeys.length === 0 || payload === null || typeof payload !== 'object') return payload;
+  const stored: Record<string, unknown> = { ...(payload as Record<string, unknown>) };
+  for (const key of secretKeys) if (key in stored) stored[key] = null;
+  return stored;
 }
 
 /** Whether a response should carry `Idempotent-Replayed: true`. */

@@ -98,7 +98,7 @@ builder.relayMutationField(
     resolve: async (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
       const userId = requireUser(viewer, 'An API key cannot create API keys.');
-      return withIdempotency(ctx, { input, info }, (idempotent) =>
+      return withIdempotency(ctx, { input, info, secretFields: ['secret'] }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
           createApiKey(tx, { viewer, userId, requestId: ctx.requestId }, input),
         ),
@@ -118,7 +118,7 @@ builder.relayMutationField(
       secret: t.string({
         nullable: true,
         description:
-          'The secret to send as `Authorization: Bearer <secret>`: shown this once (a retry with the same clientMutationId shows it again while its record is kept). Null when there are userErrors.',
+          'The secret to send as `Authorization: Bearer <secret>`, shown this once: the server keeps only its hash. Null when there are userErrors, and on a replay (a retry with the same clientMutationId), which cannot show it again: if the first answer was lost, revoke that key and create another.',
         resolve: (payload) => payload.secret,
       }),
       userErrors: userErrorsField(t),

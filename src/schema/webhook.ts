@@ -278,7 +278,7 @@ function endpointPayload(name: string, description: string, withSecret: boolean)
         signingSecret: t.string({
           nullable: true,
           description:
-            'The signing secret (`whsec_…`), shown this once: store it where the receiver verifies signatures. Null when there are userErrors.',
+            'The signing secret (`whsec_…`), shown this once: store it where the receiver verifies signatures. Null when there are userErrors, and on a replay (a retry with the same clientMutationId), which never shows a secret again: if the first answer was lost, call rotateWebhookSecret.',
           resolve: (payload: EndpointOutcome) => payload.signingSecret,
         }),
       }),
@@ -288,6 +288,9 @@ function endpointPayload(name: string, description: string, withSecret: boolean)
 }
 
 const ADMIN_ONLY = 'Needs the admin role and `admin:webhooks`.';
+
+/** Payload fields that show a secret once: never kept in idempotency records. */
+const SECRET_FIELDS = ['signingSecret'];
 
 builder.relayMutationField(
   'createWebhookEndpoint',
@@ -315,16 +318,19 @@ builder.relayMutationField(
     ...auth(WEBHOOK_ADMINS, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info, required: true }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          withAuditEvent(
-            tx,
-            { viewer, requestId: ctx.requestId },
-            'webhook_endpoint.created',
-            () => createWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
-            (outcome) => outcome.webhookEndpoint?.id,
+      return withIdempotency(
+        ctx,
+        { input, info, required: true, secretFields: SECRET_FIELDS },
+        (idempotent) =>
+          inSavepoint(idempotent, (tx) =>
+            withAuditEvent(
+              tx,
+              { viewer, requestId: ctx.requestId },
+              'webhook_endpoint.created',
+              () => createWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
+              (outcome) => outcome.webhookEndpoint?.id,
+            ),
           ),
-        ),
       );
     },
   },
@@ -431,7 +437,7 @@ builder.relayMutationField(
     ...auth(WEBHOOK_ADMINS, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info }, (idempotent) =>
+      return withIdempotency(ctx, { input, info, secretFields: SECRET_FIELDS }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
           withAuditEvent(
             tx,

@@ -139,6 +139,32 @@ describe('createApiKey', () => {
     expect(JSON.stringify(stored)).not.toContain(payload.secret.slice(4));
   });
 
+  it('keeps the secret nowhere: a replay answers the key without it, and exports hold none', async () => {
+    const clientMutationId = 'key-replay-1';
+    const create = /* GraphQL */ `
+      mutation CreateKeyAliased($input: CreateApiKeyInput!) {
+        createApiKey(input: $input) { apiKey { id } ...Secret userErrors { code } }
+      }
+      fragment Secret on CreateApiKeyPayload { bearer: secret }
+    `;
+    const input = { name: 'Replayed', scopes: ['read:products'], clientMutationId };
+    const first = await t.graphql(create, { input }, { as: 'acme/alice' });
+    const { apiKey, bearer } = first.body.data?.createApiKey ?? {};
+    expect(bearer).toMatch(/^oak_/);
+    const replay = await t.graphql(create, { input }, { as: 'acme/alice' });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.data?.createApiKey).toEqual({ apiKey, bearer: null, userErrors: [] });
+    // The creator's export holds the idempotency record of that call, without the secret.
+    const exported = await t.graphql('query { dataExport { json } }', {}, { as: 'acme/alice' });
+    const { idempotencyRecords } = JSON.parse(exported.body.data?.dataExport.json);
+    const record = idempotencyRecords.find(
+      (r: { mutation: string; key: string }) =>
+        r.mutation === 'createApiKey' && r.key === clientMutationId,
+    );
+    expect(JSON.parse(record.response)).toEqual({ apiKey, bearer: null, userErrors: [] });
+    expect(exported.body.data?.dataExport.json).not.toContain(bearer.slice(4));
+  });
+
   it('refuses scopes beyond the creating admin’s, unknown scopes, a past expiry and an empty name', async () => {
     const narrowed = await t.token('acme/alice', { scopes: ['admin:api-keys', 'read:products'] });
     const response = await t.graphql(

@@ -278,6 +278,35 @@ describe('endpoints', () => {
     expect(other.body.data?.webhookEndpoints.nodes).toEqual([]);
   });
 
+  it('never keep a signing secret for replays: a retry answers the endpoint with a null secret', async () => {
+    const clientMutationId = newClientMutationId();
+    const input = { url: 'http://127.0.0.1:9/hooks', events: ['ORDER_CREATED'], clientMutationId };
+    const first = await t.graphql(CREATE_ENDPOINT, { input }, { as: 'acme/alice' });
+    const created = first.body.data?.createWebhookEndpoint;
+    endpoints.push({ id: created.webhookEndpoint.id, as: 'acme/alice' });
+    expect(created.signingSecret).toMatch(/^whsec_/);
+    const replay = await t.graphql(CREATE_ENDPOINT, { input }, { as: 'acme/alice' });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.data?.createWebhookEndpoint).toEqual({ ...created, signingSecret: null });
+
+    // The same for a rotation, whose secret is asked for under an alias in a fragment.
+    const rotate = /* GraphQL */ `
+      mutation Rotate($input: RotateWebhookSecretInput!) {
+        rotateWebhookSecret(input: $input) { ...Rotated userErrors { code } }
+      }
+      fragment Rotated on RotateWebhookSecretPayload { newSecret: signingSecret }
+    `;
+    const rotation = { id: created.webhookEndpoint.id, clientMutationId: newClientMutationId() };
+    const rotated = await t.graphql(rotate, { input: rotation }, { as: 'acme/alice' });
+    expect(rotated.body.data?.rotateWebhookSecret.newSecret).toMatch(/^whsec_/);
+    const rotatedAgain = await t.graphql(rotate, { input: rotation }, { as: 'acme/alice' });
+    expect(rotatedAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(rotatedAgain.body.data?.rotateWebhookSecret).toEqual({
+      newSecret: null,
+      userErrors: [],
+    });
+  });
+
   it('refuses a URL that is not http(s), has credentials, or does not parse', async () => {
     for (const url of ['ftp://127.0.0.1/x', 'http://user:pw@127.0.0.1/x', 'not a url']) {
       const response = await t.graphql(
