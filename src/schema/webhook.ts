@@ -16,7 +16,6 @@ import {
 import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { batched } from '../loaders/index.ts';
 import { keysetConnection, type SortKey } from '../loaders/pagination.ts';
-import { withAuditEvent } from '../services/audit.ts';
 import { inSavepoint } from '../services/mutation.ts';
 import {
   createWebhookEndpoint,
@@ -323,13 +322,7 @@ builder.relayMutationField(
         { input, info, required: true, secretFields: SECRET_FIELDS },
         (idempotent) =>
           inSavepoint(idempotent, (tx) =>
-            withAuditEvent(
-              tx,
-              { viewer, requestId: ctx.requestId },
-              'webhook_endpoint.created',
-              () => createWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
-              (outcome) => outcome.webhookEndpoint?.id,
-            ),
+            createWebhookEndpoint(tx, { viewer, requestId: ctx.requestId }, input, urlCheckOf(ctx)),
           ),
       );
     },
@@ -361,13 +354,7 @@ builder.relayMutationField(
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
-          withAuditEvent(
-            tx,
-            { viewer, requestId: ctx.requestId },
-            'webhook_endpoint.updated',
-            () => updateWebhookEndpoint(tx, viewer.tenantId, input, urlCheckOf(ctx)),
-            (outcome) => outcome.webhookEndpoint?.id,
-          ),
+          updateWebhookEndpoint(tx, { viewer, requestId: ctx.requestId }, input, urlCheckOf(ctx)),
         ),
       );
     },
@@ -397,13 +384,7 @@ builder.relayMutationField(
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
-          withAuditEvent(
-            tx,
-            { viewer, requestId: ctx.requestId },
-            'webhook_endpoint.deleted',
-            () => deleteWebhookEndpoint(tx, viewer.tenantId, input.id),
-            (outcome) => outcome.deletedWebhookEndpointId,
-          ),
+          deleteWebhookEndpoint(tx, { viewer, requestId: ctx.requestId }, input.id),
         ),
       );
     },
@@ -439,13 +420,7 @@ builder.relayMutationField(
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info, secretFields: SECRET_FIELDS }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
-          withAuditEvent(
-            tx,
-            { viewer, requestId: ctx.requestId },
-            'webhook_endpoint.secret_rotated',
-            () => rotateWebhookSecret(tx, viewer.tenantId, input.id),
-            (outcome) => outcome.webhookEndpoint?.id,
-          ),
+          rotateWebhookSecret(tx, { viewer, requestId: ctx.requestId }, input.id),
         ),
       );
     },
@@ -475,14 +450,7 @@ builder.relayMutationField(
       const viewer = requireViewer(ctx);
       return withIdempotency(ctx, { input, info }, (idempotent) =>
         inSavepoint(idempotent, (tx) =>
-          withAuditEvent(
-            tx,
-            { viewer, requestId: ctx.requestId },
-            'webhook_delivery.redelivered',
-            () => redeliverWebhook(tx, viewer.tenantId, input.deliveryId),
-            // The delivery asked for; the new one is in the payload and shares its event.
-            (outcome) => outcome.webhookDelivery && String(input.deliveryId),
-          ),
+          redeliverWebhook(tx, { viewer, requestId: ctx.requestId }, input.deliveryId),
         ),
       );
     },

@@ -51,22 +51,3 @@ export async function recordAuditEvent(
     requestId: actor.requestId,
   });
 }
-
-/**
- * Runs a mutation's work and, when it succeeded (no userErrors), records `action` on the object
- * `targetOf` names, in the same savepoint: a refused or rolled-back change records nothing.
- */
-export async function withAuditEvent<T extends { userErrors: readonly unknown[] }>(
-  tx: Db,
-  actor: AuditActor,
-  action: AuditAction,
-  run: () => Promise<T>,
-  targetOf: (outcome: T) => string | null | undefined,
-): Promise<T> {
-  const outcome = await run();
-  const target = targetOf(outcome);
-  if (outcome.userErrors.length === 0 && target) {
-    await recordAuditEvent(tx, actor, action, target);
-  }
-  return outcome;
-}

@@ -1,7 +1,8 @@
 /**
  * Webhook endpoint writes: registration (with the SSRF check of webhooks/url-policy.ts, which
  * resolves the host), changes, deletion, secret rotation and redelivery. Each returns
- * userErrors for refused input, like every mutation, and runs in the caller's savepoint.
+ * userErrors for refused input, like every mutation, and runs in the caller's savepoint. Each
+ * change that succeeds is an audit event, written in that savepoint (services/audit.ts).
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
@@ -23,6 +24,7 @@ import {
   type UrlPolicy,
   UrlRefusedError,
 } from '../webhooks/url-policy.ts';
+import { type AuditActor, recordAuditEvent } from './audit.ts';
 
 export const WEBHOOK_LIMITS = { maxUrl: 2048, maxDescription: 500 };
 
@@ -81,7 +83,7 @@ const notFound = (field = 'id') =>
 
 export async function createWebhookEndpoint(
   tx: Db,
-  tenantId: string,
+  actor: AuditActor,
   input: { url: string; events: readonly WebhookEventType[]; description?: string | null },
   check: UrlCheck,
 ): Promise<EndpointOutcome> {
@@ -97,19 +99,20 @@ export async function createWebhookEndpoint(
     .insert(webhookEndpoints)
     .values({
       id: newId(IdPrefix.WebhookEndpoint),
-      tenantId,
+      tenantId: actor.viewer.tenantId,
       url: input.url,
       description: description as string,
       events: [...new Set(input.events)],
       secret,
     })
     .returning();
+  await recordAuditEvent(tx, actor, 'webhook_endpoint.created', row!.id);
   return { webhookEndpoint: row!, signingSecret: secret, userErrors: [] };
 }
 
 export async function updateWebhookEndpoint(
   tx: Db,
-  tenantId: string,
+  actor: AuditActor,
   input: {
     id: string;
     url?: string | null;
@@ -133,6 +136,7 @@ export async function updateWebhookEndpoint(
     description !== null && typeof description !== 'string' ? description : null,
   ].filter((error): error is UserErrorShape => error !== null);
   if (errors.length > 0) return { webhookEndpoint: null, signingSecret: null, userErrors: errors };
+  const tenantId = actor.viewer.tenantId;
   const [row] = await tx
     .update(webhookEndpoints)
     .set({
@@ -144,14 +148,14 @@ export async function updateWebhookEndpoint(
     })
     .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, input.id)))
     .returning();
-  return row
-    ? { webhookEndpoint: row, signingSecret: null, userErrors: [] }
-    : { webhookEndpoint: null, signingSecret: null, userErrors: [notFound()] };
+  if (!row) return { webhookEndpoint: null, signingSecret: null, userErrors: [notFound()] };
+  await recordAuditEvent(tx, actor, 'webhook_endpoint.updated', row.id);
+  return { webhookEndpoint: row, signingSecret: null, userErrors: [] };
 }
 
 export async function deleteWebhookEndpoint(
   tx: Db,
-  tenantId: string,
+  actor: AuditActor,
   id: string,
 ): Promise<{ deletedWebhookEndpointId: string | null; userErrors: UserErrorShape[] }> {
   if (!isIdOf(IdPrefix.WebhookEndpoint, id)) {
@@ -163,17 +167,17 @@ export async function deleteWebhookEndpoint(
   // Its deliveries go with it (ON DELETE CASCADE): nothing is sent to a deleted endpoint.
   const deleted = await tx
     .delete(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id)))
+    .where(and(eq(webhookEndpoints.tenantId, actor.viewer.tenantId), eq(webhookEndpoints.id, id)))
     .returning({ id: webhookEndpoints.id });
-  return deleted.length > 0
-    ? { deletedWebhookEndpointId: id, userErrors: [] }
-    : { deletedWebhookEndpointId: null, userErrors: [notFound()] };
+  if (deleted.length === 0) return { deletedWebhookEndpointId: null, userErrors: [notFound()] };
+  await recordAuditEvent(tx, actor, 'webhook_endpoint.deleted', id);
+  return { deletedWebhookEndpointId: id, userErrors: [] };
 }
 
 /** A new secret; the current one keeps signing next to it for SECRET_ROTATION_OVERLAP_MS. */
 export async function rotateWebhookSecret(
   tx: Db,
-  tenantId: string,
+  actor: AuditActor,
   id: string,
 ): Promise<EndpointOutcome> {
   if (!isIdOf(IdPrefix.WebhookEndpoint, id)) {
@@ -192,11 +196,11 @@ export async function rotateWebhookSecret(
       secret,
       updatedAt: new Date(),
     })
-    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id)))
+    .where(and(eq(webhookEndpoints.tenantId, actor.viewer.tenantId), eq(webhookEndpoints.id, id)))
     .returning();
-  return row
-    ? { webhookEndpoint: row, signingSecret: secret, userErrors: [] }
-    : { webhookEndpoint: null, signingSecret: null, userErrors: [notFound()] };
+  if (!row) return { webhookEndpoint: null, signingSecret: null, userErrors: [notFound()] };
+  await recordAuditEvent(tx, actor, 'webhook_endpoint.secret_rotated', row.id);
+  return { webhookEndpoint: row, signingSecret: secret, userErrors: [] };
 }
 
 /**
@@ -206,9 +210,10 @@ export async function rotateWebhookSecret(
  */
 export async function redeliverWebhook(
   tx: Db,
-  tenantId: string,
+  actor: AuditActor,
   deliveryId: string,
 ): Promise<{ webhookDelivery: WebhookDeliveryRow | null; userErrors: UserErrorShape[] }> {
+  const tenantId = actor.viewer.tenantId;
   const field = ['input', 'deliveryId'];
   if (!isIdOf(IdPrefix.WebhookDelivery, deliveryId)) {
     return {
@@ -239,5 +244,7 @@ export async function redeliverWebhook(
       createdAt: now,
     })
     .returning();
+  // Recorded against the delivery asked for; the new one shares its event.
+  await recordAuditEvent(tx, actor, 'webhook_delivery.redelivered', deliveryId);
   return { webhookDelivery: row!, userErrors: [] };
 }
