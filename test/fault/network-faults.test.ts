@@ -28,6 +28,7 @@ import {
   deleteExpiredIdempotencyKeys,
   startIdempotencyKeyExpiry,
 } from '../../src/idempotency/expiry.ts';
+import { CREATE_ORDER } from '../fixtures/operations.ts';
 import { type AppOnDatabase, type DemoUserName, startAppOnDatabase } from '../helpers/app.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { newClientMutationId } from '../helpers/keys.ts';
@@ -53,15 +54,6 @@ const HANG_MS = EXECUTION_TIMEOUT_MS + 3_000;
 const PRODUCTS = /* GraphQL */ `
   query Products {
     products(first: 5) { nodes { id stock } }
-  }
-`;
-
-const CREATE_ORDER = /* GraphQL */ `
-  mutation CreateOrder($input: CreateOrderInput!) {
-    createOrder(input: $input) {
-      order { id }
-      userErrors { code message }
-    }
   }
 `;
 
