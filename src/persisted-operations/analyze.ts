@@ -103,6 +103,13 @@ export function analyzeOperation(
       `The document has ${document.length} characters; the limit is ${limits.maxDocumentSize}.`,
     );
   }
+  // GraphQL allows U+0000 in comments and strings; PostgreSQL text cannot hold it.
+  if (document.includes('\u0000')) {
+    return refuse(
+      'INVALID_DOCUMENT',
+      'The document contains the character U+0000 (NUL), which cannot be stored; remove it.',
+    );
+  }
   let ast: DocumentNode;
   try {
     ast = parse(document, { maxTokens: limits.maxTokens });

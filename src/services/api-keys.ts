@@ -10,6 +10,7 @@ import type { Db } from '../db/client.ts';
 import { type ApiKeyRow, apiKeys } from '../db/schema.ts';
 import { type UserErrorShape, userError } from '../errors.ts';
 import { isOtherIdOf, newId, OtherIdPrefix } from '../ids.ts';
+import { cleanLine, textLength } from '../validation.ts';
 import { type AuditActor, recordAuditEvent } from './audit.ts';
 
 export const API_KEY_NAME_MAX_LENGTH = 100;
@@ -39,9 +40,9 @@ export async function createApiKey(
   input: CreateApiKeyInput,
 ): Promise<ApiKeyOutcome> {
   const { viewer } = actor;
-  const name = input.name.trim().replace(/\s+/g, ' ');
+  const name = cleanLine(input.name);
   const errors: UserErrorShape[] = [];
-  if (name.length < 1 || name.length > API_KEY_NAME_MAX_LENGTH) {
+  if (textLength(name) < 1 || textLength(name) > API_KEY_NAME_MAX_LENGTH) {
     errors.push(
       userError('BAD_USER_INPUT', `The name must be 1 to ${API_KEY_NAME_MAX_LENGTH} characters.`, [
         'input',
@@ -53,7 +54,10 @@ export async function createApiKey(
   const unknown = requested.filter((scope) => !isScope(scope));
   if (unknown.length > 0) {
     errors.push(
-      userError('BAD_USER_INPUT', `Unknown scope: ${unknown.join(', ')}.`, ['input', 'scopes']),
+      userError('BAD_USER_INPUT', `Unknown scope: ${namedInMessage(unknown)}.`, [
+        'input',
+        'scopes',
+      ]),
     );
   }
   const beyond = requested.filter((scope) => isScope(scope) && !viewer.scopes.has(scope));
@@ -124,4 +128,22 @@ export async function revokeApiKeysCreatedBy(tx: Db, tenantId: string, userId: s
     )
     .returning({ id: apiKeys.id });
   return revoked.length;
+}
+
+/**
+ * Names for an error message: at most 5, each at most 64 characters, so that a message never
+ * echoes a large input back.
+ */
+function namedInMessage(values: readonly string[]): string {
+  const MAX_NAMES = 5;
+  const MAX_NAME_LENGTH = 64;
+  const named = values
+    .slice(0, MAX_NAMES)
+    .map((value) =>
+      textLength(value) > MAX_NAME_LENGTH
+        ? `${[...value].slice(0, MAX_NAME_LENGTH).join('')}…`
+        : value,
+    );
+  const more = values.length - named.length;
+  return more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ');
 }

@@ -31,6 +31,13 @@ const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, 
 
 /** Checks the URL's form; returns the parsed URL or throws UrlRefusedError saying why. */
 export function parseWebhookUrl(value: string, policy: UrlPolicy): URL {
+  // The URL parser would drop or percent-encode these, so the stored URL would not be the one
+  // called; and PostgreSQL cannot store U+0000.
+  if (/[\p{Cc}\s]/u.test(value)) {
+    throw new UrlRefusedError(
+      'A URL may not contain spaces or control characters; percent-encode them.',
+    );
+  }
   let url: URL;
   try {
     url = new URL(value);

@@ -324,6 +324,12 @@ describe('registerPersistedOperation', () => {
       'Cannot query field "colour" on type "Product". (line 1, column 40)',
     ],
     [
+      'a NUL character in a comment, which GraphQL allows and PostgreSQL cannot store',
+      'query Nul { rateLimit { restoreRate } } # \u0000',
+      'INVALID_DOCUMENT',
+      'The document contains the character U+0000 (NUL), which cannot be stored; remove it.',
+    ],
+    [
       'two operations',
       'query A { rateLimit { restoreRate } } query B { rateLimit { resetAt } }',
       'INVALID_DOCUMENT',

@@ -206,6 +206,37 @@ describe('createApiKey', () => {
     });
   });
 
+  it('stores the name as one clean line, and names at most 5 unknown scopes', async () => {
+    const cleaned = await t.graphql(
+      CREATE_KEY,
+      { input: { name: ' Ware\u0000house\u200b\tsync ', scopes: ['read:products'] } },
+      { as: 'acme/alice' },
+    );
+    expect(cleaned.body.data?.createApiKey.apiKey.name).toBe('Warehouse sync');
+    const refused = await t.graphql(
+      CREATE_KEY,
+      {
+        input: {
+          name: '\u0000\u200b',
+          scopes: Array.from({ length: 2000 }, (_, n) => `s${n}${n === 0 ? 'x'.repeat(100) : ''}`),
+        },
+      },
+      { as: 'acme/alice' },
+    );
+    expect(refused.body.data?.createApiKey.userErrors).toEqual([
+      {
+        field: ['input', 'name'],
+        code: 'BAD_USER_INPUT',
+        message: 'The name must be 1 to 100 characters.',
+      },
+      {
+        field: ['input', 'scopes'],
+        code: 'BAD_USER_INPUT',
+        message: `Unknown scope: s0${'x'.repeat(62)}…, s1, s2, s3, s4 and 1995 more.`,
+      },
+    ]);
+  });
+
   it('gives a key the creator’s own scopes when none are asked for', async () => {
     const narrowed = await t.token('acme/alice', { scopes: ['admin:api-keys', 'read:products'] });
     const response = await t.graphql(

@@ -67,6 +67,17 @@ describe('in production', () => {
     );
   });
 
+  it.each([
+    ['a NUL character', 'https://hooks.example.com/a\u0000b'],
+    ['a space', 'https://hooks.example.com/a b'],
+    ['a newline', 'https://hooks.example.com/a\nb'],
+    ['a tab', 'https://hooks.example\t.com/'],
+  ])('refuses a URL with %s, which the URL parser would drop or encode', (_case, url) => {
+    expect(() => parseWebhookUrl(url, production)).toThrow(
+      'A URL may not contain spaces or control characters; percent-encode them.',
+    );
+  });
+
   it('refuses a host whose DNS answer holds any private address, even after public ones', async () => {
     await expect(
       check('https://hooks.example.com/', production, {

@@ -307,8 +307,13 @@ describe('endpoints', () => {
     });
   });
 
-  it('refuses a URL that is not http(s), has credentials, or does not parse', async () => {
-    for (const url of ['ftp://127.0.0.1/x', 'http://user:pw@127.0.0.1/x', 'not a url']) {
+  it('refuses a URL that is not http(s), has credentials or control characters, or does not parse', async () => {
+    for (const url of [
+      'ftp://127.0.0.1/x',
+      'http://user:pw@127.0.0.1/x',
+      'http://127.0.0.1:9/a\u0000b',
+      'not a url',
+    ]) {
       const response = await t.graphql(
         CREATE_ENDPOINT,
         { input: { url, events: ['ORDER_CREATED'], clientMutationId: newClientMutationId() } },
