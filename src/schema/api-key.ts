@@ -5,15 +5,14 @@
  */
 import type { ApiKeyRow } from '../db/schema.ts';
 import { apiKeys } from '../db/schema.ts';
-import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { API_KEY_SORT_KEY, loadApiKeysPage } from '../loaders/index.ts';
 import { keysetConnection } from '../loaders/pagination.ts';
 import { createApiKey, revokeApiKey } from '../services/api-keys.ts';
-import { inSavepoint } from '../services/mutation.ts';
 import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { userErrorsField } from './common.ts';
 import { connectionListSize, MUTATION_COST } from './cost-directives.ts';
+import { runMutation } from './run-mutation.ts';
 import { requireUser, requireViewer } from './viewer-access.ts';
 
 const API_KEY_ADMINS = { requires: ['admin:api-keys'], roles: ['admin'] } as const;
@@ -96,12 +95,9 @@ builder.relayMutationField(
     nullable: true,
     ...auth(API_KEY_ADMINS, MUTATION_COST),
     resolve: async (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      const userId = requireUser(viewer, 'An API key cannot create API keys.');
-      return withIdempotency(ctx, { input, info, secretFields: ['secret'] }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          createApiKey(tx, { viewer, userId, requestId: ctx.requestId }, input),
-        ),
+      const userId = requireUser(requireViewer(ctx), 'An API key cannot create API keys.');
+      return runMutation(ctx, { input, info, secretFields: ['secret'] }, (tx, actor) =>
+        createApiKey(tx, { ...actor, userId }, input),
       );
     },
   },
@@ -141,11 +137,8 @@ builder.relayMutationField(
     nullable: true,
     ...auth(API_KEY_ADMINS, MUTATION_COST),
     resolve: async (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          revokeApiKey(tx, { viewer, requestId: ctx.requestId }, String(input.id)),
-        ),
+      return runMutation(ctx, { input, info }, (tx, actor) =>
+        revokeApiKey(tx, actor, String(input.id)),
       );
     },
   },

@@ -21,6 +21,7 @@ import { type BuilderTypes, builder } from './builder.ts';
 import { userErrorsField } from './common.ts';
 import { CREATE_ORDER_RATE_LIMIT, MUTATION_COST } from './cost-directives.ts';
 import { ORDER_READERS, Order } from './order.ts';
+import { runMutation } from './run-mutation.ts';
 import { requireUser, requireViewer } from './viewer-access.ts';
 
 const OrderItemInput = builder.inputType('OrderItemInput', {
@@ -90,21 +91,19 @@ builder.relayMutationField(
     resolve: (_root, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
       const customerId = requireUser(viewer, 'An API key places no orders: an order is a user’s.');
-      return withIdempotency(ctx, { input, info, required: true }, (idempotent) =>
-        inSavepoint(idempotent, async (tx) => {
-          const outcome = await createOrder(tx, viewer.tenantId, customerId, input);
-          // In the savepoint: refused (userErrors) or rolled back, the event goes too.
-          if (outcome.order && outcome.userErrors.length === 0) {
-            await emitWebhookEvent(
-              tx,
-              viewer.tenantId,
-              'order.created',
-              await orderEventData(tx, outcome.order),
-            );
-          }
-          return outcome;
-        }),
-      );
+      return runMutation(ctx, { input, info, required: true }, async (tx) => {
+        const outcome = await createOrder(tx, viewer.tenantId, customerId, input);
+        // In the savepoint: refused (userErrors) or rolled back, the event goes too.
+        if (outcome.order && outcome.userErrors.length === 0) {
+          await emitWebhookEvent(
+            tx,
+            viewer.tenantId,
+            'order.created',
+            await orderEventData(tx, outcome.order),
+          );
+        }
+        return outcome;
+      });
     },
   },
   orderPayloadOptions('CreateOrderPayload', 'The result of createOrder.'),

@@ -5,11 +5,9 @@
 import { allows } from '../auth/rules.ts';
 import { type AuditEventRow, auditEvents, type UserRow } from '../db/schema.ts';
 import { apiError, ErrorCode } from '../errors.ts';
-import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { AUDIT_EVENT_SORT_KEY, loadAuditEventsPage } from '../loaders/index.ts';
 import { keysetConnection } from '../loaders/pagination.ts';
 import { AUDIT_ACTIONS } from '../services/audit.ts';
-import { inSavepoint } from '../services/mutation.ts';
 import {
   type DataExportShape,
   EXPORT_MAX_ORDERS,
@@ -21,6 +19,7 @@ import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { userErrorsField } from './common.ts';
 import { connectionListSize, MUTATION_COST } from './cost-directives.ts';
+import { runMutation } from './run-mutation.ts';
 import { User } from './user.ts';
 import { requireViewer } from './viewer-access.ts';
 
@@ -94,11 +93,8 @@ builder.relayMutationField(
     nullable: true,
     ...auth(PRIVACY_ADMINS, MUTATION_COST),
     resolve: async (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          eraseUser(tx, { viewer, requestId: ctx.requestId }, String(input.id)),
-        ),
+      return runMutation(ctx, { input, info }, (tx, actor) =>
+        eraseUser(tx, actor, String(input.id)),
       );
     },
   },

@@ -18,6 +18,7 @@ import { auth } from './auth.ts';
 import { builder } from './builder.ts';
 import { CurrencyEnum, Money, MoneyInput, OrderDirectionEnum, userErrorsField } from './common.ts';
 import { connectionListSize, MUTATION_COST } from './cost-directives.ts';
+import { runMutation } from './run-mutation.ts';
 import { requireViewer, tenantIdOf } from './viewer-access.ts';
 
 export const Product = builder.loadableNodeRef<ProductRow>('Product', {
@@ -178,9 +179,8 @@ builder.relayMutationField(
     nullable: true,
     ...auth({ requires: ['write:products'] }, MUTATION_COST),
     resolve: async (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info, required: true }, (idempotent) =>
-        inSavepoint(idempotent, (tx) => createProduct(tx, viewer.tenantId, input)),
+      return runMutation(ctx, { input, info, required: true }, (tx, { viewer }) =>
+        createProduct(tx, viewer.tenantId, input),
       );
     },
   },

@@ -13,10 +13,8 @@ import {
   webhookDeliveries,
   webhookEndpoints,
 } from '../db/schema.ts';
-import { withIdempotency } from '../idempotency/with-idempotency.ts';
 import { batched } from '../loaders/index.ts';
 import { keysetConnection, type SortKey } from '../loaders/pagination.ts';
-import { inSavepoint } from '../services/mutation.ts';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -33,6 +31,7 @@ import { auth } from './auth.ts';
 import { type BuilderTypes, builder } from './builder.ts';
 import { userErrorsField } from './common.ts';
 import { connectionListSize, MUTATION_COST } from './cost-directives.ts';
+import { runMutation } from './run-mutation.ts';
 import { requireViewer } from './viewer-access.ts';
 
 /** Who may see and manage webhooks. */
@@ -316,14 +315,10 @@ builder.relayMutationField(
     nullable: true,
     ...auth(WEBHOOK_ADMINS, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(
+      return runMutation(
         ctx,
         { input, info, required: true, secretFields: SECRET_FIELDS },
-        (idempotent) =>
-          inSavepoint(idempotent, (tx) =>
-            createWebhookEndpoint(tx, { viewer, requestId: ctx.requestId }, input, urlCheckOf(ctx)),
-          ),
+        (tx, actor) => createWebhookEndpoint(tx, actor, input, urlCheckOf(ctx)),
       );
     },
   },
@@ -351,11 +346,8 @@ builder.relayMutationField(
     nullable: true,
     ...auth(WEBHOOK_ADMINS, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          updateWebhookEndpoint(tx, { viewer, requestId: ctx.requestId }, input, urlCheckOf(ctx)),
-        ),
+      return runMutation(ctx, { input, info }, (tx, actor) =>
+        updateWebhookEndpoint(tx, actor, input, urlCheckOf(ctx)),
       );
     },
   },
@@ -381,11 +373,8 @@ builder.relayMutationField(
     nullable: true,
     ...auth(WEBHOOK_ADMINS, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          deleteWebhookEndpoint(tx, { viewer, requestId: ctx.requestId }, input.id),
-        ),
+      return runMutation(ctx, { input, info }, (tx, actor) =>
+        deleteWebhookEndpoint(tx, actor, input.id),
       );
     },
   },
@@ -417,11 +406,8 @@ builder.relayMutationField(
     nullable: true,
     ...auth(WEBHOOK_ADMINS, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info, secretFields: SECRET_FIELDS }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          rotateWebhookSecret(tx, { viewer, requestId: ctx.requestId }, input.id),
-        ),
+      return runMutation(ctx, { input, info, secretFields: SECRET_FIELDS }, (tx, actor) =>
+        rotateWebhookSecret(tx, actor, input.id),
       );
     },
   },
@@ -447,11 +433,8 @@ builder.relayMutationField(
     nullable: true,
     ...auth(WEBHOOK_ADMINS, MUTATION_COST),
     resolve: (_root, { input }, ctx, info) => {
-      const viewer = requireViewer(ctx);
-      return withIdempotency(ctx, { input, info }, (idempotent) =>
-        inSavepoint(idempotent, (tx) =>
-          redeliverWebhook(tx, { viewer, requestId: ctx.requestId }, input.deliveryId),
-        ),
+      return runMutation(ctx, { input, info }, (tx, actor) =>
+        redeliverWebhook(tx, actor, input.deliveryId),
       );
     },
   },
