@@ -27,7 +27,7 @@ import { openPersistedOperationRegistry } from './persisted-operations/registry.
 import { poolMaxOf } from './plugins/index.ts';
 import { schema } from './schema/index.ts';
 import { createWebhookMetrics } from './webhooks/metrics.ts';
-import { startWebhookWorker } from './webhooks/worker.ts';
+import { startWebhookWorker, webhookWorkerSettings } from './webhooks/worker.ts';
 import { runPrimary } from './workers.ts';
 
 const IDEMPOTENCY_EXPIRY_INTERVAL_MS = 60_000;
@@ -133,13 +133,8 @@ async function main() {
     ? startWebhookWorker({
         database,
         logger,
-        retryScheduleMs: config.webhooks.retryScheduleMs,
-        urlPolicy: {
-          requireHttps: config.webhooks.requireHttps,
-          allowPrivate: config.webhooks.allowPrivateUrls,
-        },
+        ...webhookWorkerSettings(config),
         metrics: metrics && createWebhookMetrics(metrics.registry),
-        dbTimeoutMs: config.timeouts.poolMs,
       })
     : undefined;
 

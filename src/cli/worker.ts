@@ -12,7 +12,7 @@ import { openDatabase } from '../db/client.ts';
 import { startMetricsServer } from '../http/metrics-server.ts';
 import { createLogger } from '../logger.ts';
 import { createWebhookMetrics } from '../webhooks/metrics.ts';
-import { startWebhookWorker } from '../webhooks/worker.ts';
+import { startWebhookWorker, webhookWorkerSettings } from '../webhooks/worker.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config);
@@ -30,12 +30,7 @@ const metricsServer =
 const worker = startWebhookWorker({
   database,
   logger,
-  retryScheduleMs: config.webhooks.retryScheduleMs,
-  urlPolicy: {
-    requireHttps: config.webhooks.requireHttps,
-    allowPrivate: config.webhooks.allowPrivateUrls,
-  },
-  dbTimeoutMs: config.timeouts.poolMs,
+  ...webhookWorkerSettings(config),
   metrics: registry && createWebhookMetrics(registry),
 });
 logger.info(

@@ -1,4 +1,4 @@
-import { and, eq, type SQL } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type ApiKeyRow, apiKeys } from '../db/schema.ts';
 import type { KeysetPage, SortKey } from './pagination.ts';
@@ -11,11 +11,10 @@ export const API_KEY_SORT_KEY = {
 } as const satisfies SortKey<ApiKeyRow>;
 
 export function loadApiKeysPage(tx: Db, tenantId: string, page: KeysetPage): Promise<ApiKeyRow[]> {
-  const conditions: SQL[] = [eq(apiKeys.tenantId, tenantId)];
   return tx
     .select()
     .from(apiKeys)
-    .where(and(...conditions, page.where))
+    .where(and(eq(apiKeys.tenantId, tenantId), page.where))
     .orderBy(...page.orderBy)
     .limit(page.limit);
 }

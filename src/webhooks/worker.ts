@@ -21,6 +21,7 @@ import type { LookupFunction } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { ErrorCode } from '../errors.ts';
 import type { AttemptResult, DeliveryOutcome, WebhookMetrics } from './metrics.ts';
@@ -52,6 +53,20 @@ export interface WebhookWorkerOptions {
   resolve?: Resolver;
   /** Bound on each database call's wait, as for requests (DB_POOL_TIMEOUT_MS). Default 5 s. */
   dbTimeoutMs?: number;
+}
+
+/** The options that come from settings: the same for the server's worker and `npm run worker`. */
+export function webhookWorkerSettings(
+  config: Pick<Config, 'webhooks' | 'timeouts'>,
+): Pick<WebhookWorkerOptions, 'retryScheduleMs' | 'urlPolicy' | 'dbTimeoutMs'> {
+  return {
+    retryScheduleMs: config.webhooks.retryScheduleMs,
+    urlPolicy: {
+      requireHttps: config.webhooks.requireHttps,
+      allowPrivate: config.webhooks.allowPrivateUrls,
+    },
+    dbTimeoutMs: config.timeouts.poolMs,
+  };
 }
 
 export interface WebhookWorker {
